@@ -1,0 +1,140 @@
+"""The ``incident-archive`` command: crawl, serve, demo.
+
+Other tools depend on this contract: ``crawl`` prints one line per source and exits 0
+only when every source succeeded, 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import yaml
+
+from scraper.sources import SourcesError, load_sources, select_sources
+
+DEFAULT_DB = "archive.db"
+
+
+def parse_setting(values: tuple[str, ...]) -> dict:
+    overrides = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r} should be NAME=VALUE", param_hint="--setting")
+        overrides[name] = setting
+    return overrides
+
+
+def format_run(row: dict) -> str:
+    """One line per source: what the crawl did, or why it failed."""
+    source = f"{row['source']:<12}"
+    if row.get("outcome") == "ok":
+        return (
+            f"{source} ok      {row['incidents_new']} new, {row['incidents_updated']} updated, "
+            f"{row['incidents_unchanged']} unchanged incidents; {row['updates_new']} new updates "
+            f"({row['requests']} requests, {row['responses_not_modified']} not modified)"
+        )
+    counts = ""
+    if row.get("incidents_new") is not None:
+        counts = f" [{row['incidents_new']} new, {row['incidents_updated']} updated, {row['items_skipped']} skipped]"
+    return f"{source} FAILED  {row.get('error') or 'no reason recorded'}{counts}"
+
+
+@click.group()
+@click.version_option(package_name="incident-archive")
+def cli():
+    """Archive status-page incidents into SQLite and publish them with Datasette."""
+
+
+@cli.command()
+@click.argument("source_ids", nargs=-1)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="Archive file (created or upgraded).")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False), help="Sources TOML (default: shipped list).")
+@click.option("--setting", "-s", "settings", multiple=True, help="Scrapy setting override, NAME=VALUE.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's own log.")
+def crawl(source_ids, db_path, sources_file, settings, verbose):
+    """Crawl every source in the sources file (or only SOURCE_IDS) into the archive."""
+    from scraper.runner import run_crawl
+
+    try:
+        sources = select_sources(load_sources(sources_file), list(source_ids))
+    except SourcesError as error:
+        raise click.ClickException(str(error)) from None
+    overrides = parse_setting(settings)
+    if verbose:
+        overrides.setdefault("LOG_LEVEL", "INFO")
+    click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
+    rows = run_crawl(sources, db_path, overrides)
+    for row in rows:
+        click.echo(format_run(row))
+    sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
+
+
+def exec_datasette(db_path: str, host: str, port: int) -> None:
+    """Replace this process with Datasette serving the archive."""
+    from archive.store import open_archive
+    from archive.web import load_metadata, serve_arguments
+
+    open_archive(db_path).close()  # create or upgrade it, so an empty archive still serves
+    metadata_file = Path(tempfile.gettempdir()) / f"incident-archive-metadata-{os.getpid()}.yaml"
+    metadata_file.write_text(yaml.safe_dump(load_metadata(db_path)), encoding="utf-8")
+    args = [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
+    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
+    os.execv(sys.executable, args)
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(db_path, host, port):
+    """Serve the archive with Datasette, its metadata and its plugins."""
+    exec_datasette(db_path, host, port)
+
+
+@cli.command()
+@click.option("--db", "db_path", default="demo.db", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Crawl the recorded sites and stop.")
+def demo(db_path, port, no_serve):
+    """Crawl the project's recorded status pages from a local server, then serve them.
+
+    Needs no network: a newcomer sees a populated archive in a minute.
+    """
+    from scraper.demo import write_demo_sites
+    from scraper.replay import serving
+
+    with tempfile.TemporaryDirectory(prefix="incident-archive-demo-") as folder:
+        folder = Path(folder)
+        sites = write_demo_sites(folder / "sites")
+        with serving(folder / "sites") as server:
+            lines = ["# Recorded demo sites, served from a local replay server"]
+            for site in sites:
+                lines += [
+                    "[[sources]]",
+                    f'id = "{site.id}"',
+                    f'kind = "{site.kind}"',
+                    f'name = "{site.name}"',
+                    f'url = "{server.base_url}/{site.folder}"',
+                    "",
+                ]
+            sources_file = folder / "sources.toml"
+            sources_file.write_text("\n".join(lines), encoding="utf-8")
+            result = subprocess.run(
+                [sys.executable, "-m", "archive.cli", "crawl", "--db", db_path, "--sources", str(sources_file),
+                 "--setting", "AUTOTHROTTLE_ENABLED=False", "--setting", "ROBOTSTXT_OBEY=False"],
+                check=False,
+            )
+    if result.returncode != 0:
+        click.echo("The demo crawl reported failures (see above).", err=True)
+    if not no_serve:
+        exec_datasette(db_path, "127.0.0.1", port)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,128 @@
+"""The archive's schema, in one place, as an ordered list of migrations.
+
+``PRAGMA user_version`` records how many migrations an archive has had, so opening an
+archive written by an older version of this project upgrades it in place: each missing
+migration runs once, in its own transaction, and none of them drops data.
+Add a migration by appending a function to ``MIGRATIONS``; never edit a released one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db["sources"].create(
+        {
+            "id": str,
+            "kind": str,
+            "name": str,
+            "url": str,
+            "status_indicator": str,
+            "status_description": str,
+            "backfilled_at": str,
+        },
+        pk="id",
+    )
+    db["components"].create(
+        {
+            "id": str,
+            "source": str,
+            "native_id": str,
+            "name": str,
+            "group_name": str,
+            "description": str,
+            "status": str,
+            "position": int,
+        },
+        pk="id",
+        foreign_keys=[("source", "sources", "id")],
+    )
+    db["incidents"].create(
+        {
+            "id": str,
+            "source": str,
+            "native_id": str,
+            "title": str,
+            "impact": str,
+            "impact_raw": str,
+            "status": str,
+            "started_at": str,
+            "started_at_basis": str,
+            "resolved_at": str,
+            "duration_s": int,
+            "created_at": str,
+            "updated_at": str,
+            "url": str,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "content_hash": str,
+        },
+        pk="id",
+        foreign_keys=[("source", "sources", "id")],
+    )
+    db["incident_updates"].create(
+        {
+            "id": str,
+            "incident_id": str,
+            "native_id": str,
+            "status": str,
+            "body": str,
+            "posted_at": str,
+            "first_seen_at": str,
+        },
+        pk="id",
+        foreign_keys=[("incident_id", "incidents", "id")],
+    )
+    db["incident_components"].create(
+        {"incident_id": str, "component_id": str},
+        pk=("incident_id", "component_id"),
+        foreign_keys=[("incident_id", "incidents", "id"), ("component_id", "components", "id")],
+    )
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "crawl_id": str,
+            "source": str,
+            "kind": str,
+            "started_at": str,
+            "finished_at": str,
+            "outcome": str,
+            "error": str,
+            "incidents_new": int,
+            "incidents_updated": int,
+            "incidents_unchanged": int,
+            "updates_new": int,
+            "items_skipped": int,
+            "requests": int,
+            "responses_not_modified": int,
+        },
+        pk="id",
+    )
+    db["incidents"].create_index(["source", "started_at"])
+    db["incidents"].create_index(["started_at"])
+    db["incident_updates"].create_index(["incident_id", "posted_at"])
+    db["incident_components"].create_index(["component_id"])
+    db["components"].create_index(["source"])
+    db["crawl_runs"].create_index(["source", "started_at"])
+    db["incidents"].enable_fts(["title"], create_triggers=True)
+    db["incident_updates"].enable_fts(["body"], create_triggers=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring ``db`` up to the newest schema; returns how many migrations ran."""
+    current = schema_version(db)
+    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+        with db.atomic():
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS) - current

@@ -1,0 +1,219 @@
+"""Writing items into the archive: upserts that never lose what was archived before.
+
+Every incident is written in one transaction (row, updates, component links), so a
+reader or a killed crawl never sees half an incident. An incident whose content is
+what the archive already holds is not written at all: re-crawling unchanged pages
+changes no row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import sqlite_utils
+
+from archive.schema import migrate
+from archive.times import seconds_between, utc_now
+from scraper.items import ComponentItem, IncidentItem, SourceStatusItem
+
+RESOLVED_STATUSES = ("resolved", "postmortem", "completed")
+
+# How long a writer waits for another writer's transaction before giving up.
+BUSY_TIMEOUT_MS = 30_000
+
+
+def open_archive(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating or upgrading) the archive at ``path``, ready for concurrent readers."""
+    db = sqlite_utils.Database(path)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db)
+    return db
+
+
+def incident_key(source: str, native_id: str) -> str:
+    """The archive's incident id: ``<source>:<native id>``."""
+    return f"{source}:{native_id}"
+
+
+def content_hash(item: IncidentItem) -> str:
+    """A digest of everything the page said about an incident, to spot unchanged ones cheaply."""
+    content = asdict(item)
+    content.pop("fresh")
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+class ArchiveWriter:
+    """The only code that writes crawled items into the archive."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def save_source(self, source_id: str, kind: str, name: str, url: str) -> None:
+        existing = self._row("sources", source_id)
+        record = {"id": source_id, "kind": kind, "name": name, "url": url}
+        if existing is None:
+            with self.db.atomic():
+                self.db["sources"].insert(record)
+        elif any(existing[k] != v for k, v in record.items()):
+            with self.db.atomic():
+                self.db["sources"].update(source_id, record)
+
+    def save_source_status(self, item: SourceStatusItem) -> None:
+        record = {"status_indicator": item.indicator, "status_description": item.description}
+        existing = self._row("sources", item.source)
+        if existing and any(existing[k] != v for k, v in record.items()):
+            with self.db.atomic():
+                self.db["sources"].update(item.source, record)
+
+    def mark_backfilled(self, source_id: str, when: str) -> None:
+        """Record that a crawl walked this source's whole history to its end."""
+        with self.db.atomic():
+            self.db["sources"].update(source_id, {"backfilled_at": when})
+
+    def is_backfilled(self, source_id: str) -> bool:
+        row = self._row("sources", source_id)
+        return bool(row and row.get("backfilled_at"))
+
+    def save_components(self, items: list[ComponentItem]) -> int:
+        """Upsert components; returns how many rows were written."""
+        written = 0
+        with self.db.atomic():
+            for item in items:
+                written += self._save_component(item, full=True)
+        return written
+
+    def _save_component(self, item: ComponentItem, full: bool) -> int:
+        """Write one component; returns 1 if a row was written.
+
+        ``full`` is True for the authoritative list (a summary); a component named by
+        an incident is only added when missing, so an old incident never overwrites
+        the current name or status.
+        """
+        key = incident_key(item.source, item.native_id)
+        record = {
+            "id": key,
+            "source": item.source,
+            "native_id": item.native_id,
+            "name": item.name,
+            "group_name": item.group_name,
+            "description": item.description,
+            "status": item.status,
+            "position": item.position,
+        }
+        existing = self._row("components", key)
+        if existing is None:
+            self.db["components"].insert(record)
+            return 1
+        if full and any(existing.get(k) != v for k, v in record.items()):
+            self.db["components"].update(key, record)
+            return 1
+        return 0
+
+    def save_incident(self, item: IncidentItem, seen_at: str | None = None) -> tuple[str, int]:
+        """Store an incident; returns its outcome (``"new"``, ``"updated"`` or
+        ``"unchanged"``) and how many updates were added.
+
+        Updates are added or corrected, never removed: an update that has left the
+        page's window stays archived. ``last_seen_at`` moves only when the page served
+        the incident afresh (not from a 304 revalidation).
+        """
+        seen_at = seen_at or utc_now()
+        key = incident_key(item.source, item.native_id)
+        digest = content_hash(item)
+        existing = self._row("incidents", key)
+        if existing is not None and existing["content_hash"] == digest:
+            if item.fresh and existing["last_seen_at"] != seen_at:
+                with self.db.atomic():
+                    self.db["incidents"].update(key, {"last_seen_at": seen_at})
+            return "unchanged", 0
+
+        record = {
+            "id": key,
+            "source": item.source,
+            "native_id": item.native_id,
+            "title": item.title,
+            "impact": item.impact,
+            "impact_raw": item.impact_raw,
+            "status": item.status,
+            "started_at": item.started_at,
+            "started_at_basis": item.started_at_basis,
+            "resolved_at": item.resolved_at,
+            "duration_s": seconds_between(item.started_at, item.resolved_at),
+            "created_at": item.created_at,
+            "updated_at": item.updated_at,
+            "url": item.url,
+            "first_seen_at": existing["first_seen_at"] if existing else seen_at,
+            "last_seen_at": seen_at,
+            "content_hash": digest,
+        }
+        with self.db.atomic():
+            if existing is None:
+                self.db["incidents"].insert(record)
+            else:
+                self.db["incidents"].update(key, record)
+            updates_new = sum(self._save_update(key, update, seen_at) for update in item.updates)
+            for component in item.components:
+                self._save_component(component, full=False)
+                self.db["incident_components"].insert(
+                    {"incident_id": key, "component_id": incident_key(component.source, component.native_id)},
+                    ignore=True,
+                )
+        return ("new" if existing is None else "updated"), updates_new
+
+    def _save_update(self, incident_id: str, update, seen_at: str) -> int:
+        """Add or correct one update; returns 1 when it is new to the archive."""
+        key = f"{incident_id}:{update.native_id}"
+        record = {
+            "id": key,
+            "incident_id": incident_id,
+            "native_id": update.native_id,
+            "status": update.status,
+            "body": update.body,
+            "posted_at": update.posted_at,
+        }
+        existing = self._row("incident_updates", key)
+        if existing is None:
+            self.db["incident_updates"].insert(record | {"first_seen_at": seen_at})
+            return 1
+        if any(existing[k] != v for k, v in record.items()):
+            self.db["incident_updates"].update(key, record)
+        return 0
+
+    def complete_native_ids(self, source: str) -> set[str]:
+        """Native ids of this source's incidents that are archived and finished.
+
+        A crawl need not fetch these again: the walk back through history stops at them.
+        """
+        placeholders = ", ".join("?" for _ in RESOLVED_STATUSES)
+        rows = self.db.execute(
+            f"SELECT native_id FROM incidents WHERE source = ? AND status IN ({placeholders})",
+            [source, *RESOLVED_STATUSES],
+        )
+        return {row[0] for row in rows}
+
+    def _row(self, table: str, key: str) -> dict | None:
+        cursor = self.db.execute(f"SELECT * FROM [{table}] WHERE id = ?", [key])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cursor.description], row))
+
+    # Crawl provenance -------------------------------------------------------------
+
+    def start_run(self, crawl_id: str, source: str, kind: str) -> int:
+        with self.db.atomic():
+            table = self.db["crawl_runs"].insert(
+                {"crawl_id": crawl_id, "source": source, "kind": kind, "started_at": utc_now(), "outcome": "running"}
+            )
+        return table.last_pk
+
+    def finish_run(self, run_id: int, outcome: str, error: str | None, counts: dict[str, int]) -> None:
+        with self.db.atomic():
+            self.db["crawl_runs"].update(
+                run_id, {"finished_at": utc_now(), "outcome": outcome, "error": error, **counts}
+            )

@@ -1,0 +1,74 @@
+"""Timestamps in the archive: always UTC, ISO 8601, second precision, with a ``Z``.
+
+Status pages publish times in every shape (``2022-08-16T13:38:19.282Z``,
+``2019-02-20T12:00:19.418-06:00``, ``Feb 11, 2021 - 14:00 PST``). Users compare and
+subtract them in SQL, so the archive stores exactly one form, which also sorts as text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+
+from dateutil import parser as dateparser
+from dateutil import tz
+
+# Zone abbreviations that status pages print and dateutil does not know by itself.
+ZONE_ABBREVIATIONS: dict[str, tzinfo] = {
+    "UTC": timezone.utc,
+    "GMT": timezone.utc,
+    "Z": timezone.utc,
+    "PST": tz.gettz("America/Los_Angeles"),
+    "PDT": tz.gettz("America/Los_Angeles"),
+    "PT": tz.gettz("America/Los_Angeles"),
+    "MST": tz.gettz("America/Denver"),
+    "MDT": tz.gettz("America/Denver"),
+    "CST": tz.gettz("America/Chicago"),
+    "CDT": tz.gettz("America/Chicago"),
+    "EST": tz.gettz("America/New_York"),
+    "EDT": tz.gettz("America/New_York"),
+    "ET": tz.gettz("America/New_York"),
+}
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def parse_time(value, default_zone: tzinfo | None = timezone.utc) -> datetime | None:
+    """Parse any timestamp a status page prints into an aware UTC datetime.
+
+    A naive time is taken to be in ``default_zone`` (UTC unless the page says otherwise).
+    Returns None for empty input; raises ValueError for text that is not a time.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        # Epoch seconds, or milliseconds when the number is too large for seconds.
+        seconds = value / 1000 if value > 1e11 else value
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = dateparser.parse(str(value), tzinfos=ZONE_ABBREVIATIONS)
+        except (ValueError, OverflowError) as error:
+            raise ValueError(f"not a time: {value!r}") from error
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_zone or timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def to_utc_iso(value, default_zone: tzinfo | None = timezone.utc) -> str | None:
+    """The archive's one time format: ``2024-12-26T19:00:00Z`` (None stays None)."""
+    parsed = parse_time(value, default_zone)
+    return parsed.strftime(ISO_FORMAT) if parsed else None
+
+
+def seconds_between(start: str | None, end: str | None) -> int | None:
+    """Whole seconds from ``start`` to ``end`` (archive-format strings), or None."""
+    if not start or not end:
+        return None
+    delta = parse_time(end) - parse_time(start)
+    return int(delta.total_seconds())
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime(ISO_FORMAT)

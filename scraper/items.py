@@ -1,0 +1,76 @@
+"""Typed items: what every parser produces, whatever the source format.
+
+Parsers fill these in the archive's own terms (UTC ``Z`` times, the common impact
+scale) so the pipeline only stores them; it never needs to know where they came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The one impact scale of the archive. Every source's own word is kept beside it.
+IMPACTS = ("none", "minor", "major", "critical", "maintenance")
+
+
+@dataclass
+class ComponentItem:
+    """A component (service, product, region group) as the source lists it."""
+
+    source: str
+    native_id: str
+    name: str
+    status: str | None = None
+    group_name: str | None = None
+    description: str | None = None
+    position: int | None = None
+
+
+@dataclass
+class UpdateItem:
+    """One posted update of an incident: its status at the time and its text."""
+
+    native_id: str
+    status: str | None
+    body: str | None
+    posted_at: str | None
+
+
+@dataclass
+class IncidentItem:
+    """An incident with every update the response carried and the components it touched.
+
+    ``fresh`` is False when the body came from a revalidated cache entry (HTTP 304):
+    the pipeline still stores anything it lacks, but does not count the incident as
+    seen again.
+    """
+
+    source: str
+    native_id: str
+    title: str
+    impact: str
+    impact_raw: str | None
+    status: str | None
+    started_at: str | None
+    resolved_at: str | None
+    created_at: str | None = None
+    updated_at: str | None = None
+    url: str | None = None
+    started_at_basis: str | None = None
+    updates: list[UpdateItem] = field(default_factory=list)
+    components: list[ComponentItem] = field(default_factory=list)
+    fresh: bool = True
+
+    def __post_init__(self) -> None:
+        if self.impact not in IMPACTS:
+            raise ValueError(f"impact {self.impact!r} is not one of {IMPACTS}")
+
+
+@dataclass
+class SourceStatusItem:
+    """The page-wide status a summary reports (``All Systems Operational``)."""
+
+    source: str
+    indicator: str | None
+    description: str | None
+    page_name: str | None = None
+    page_time_zone: str | None = None

@@ -1,0 +1,195 @@
+"""Atlassian Statuspage's public JSON API (``/api/v2/*.json`` and ``/history``).
+
+Used by GitHub, Cloudflare, Anthropic (status.claude.com) and, until 2025, OpenAI.
+Times carry their own offsets; the impact scale is already ``none``..``critical``,
+with scheduled maintenance told apart by its statuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archive.times import to_utc_iso
+from scraper.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
+from scraper.parsers import ParseError, expect, load_json
+
+MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
+RESOLVED_STATUSES = {"resolved", "postmortem", "completed"}
+STATUSPAGE_IMPACTS = {"none", "minor", "major", "critical", "maintenance"}
+
+
+@dataclass
+class HistoryEntry:
+    """One line of the ``/history`` listing: enough to decide whether to fetch the incident."""
+
+    code: str
+    name: str | None
+    impact: str | None
+
+
+def _time(value, source: str, what: str) -> str | None:
+    try:
+        return to_utc_iso(value)
+    except (ValueError, TypeError):
+        raise ParseError(source, f"{what} is not a time: {value!r}") from None
+
+
+def map_impact(raw: str | None, status: str | None, scheduled: bool = False) -> str:
+    """Statuspage's impact word onto the archive's scale (maintenance told apart)."""
+    if scheduled or (status or "") in MAINTENANCE_STATUSES or raw == "maintenance":
+        return "maintenance"
+    return raw if raw in STATUSPAGE_IMPACTS else "none"
+
+
+def parse_components(raw_components, source: str) -> list[ComponentItem]:
+    """Leaf components with the name of their group; group containers are not components."""
+    expect(raw_components, list, source, "components")
+    groups = {
+        c.get("id"): c.get("name")
+        for c in raw_components
+        if isinstance(c, dict) and c.get("group")
+    }
+    items = []
+    for raw in raw_components:
+        if not isinstance(raw, dict) or raw.get("group") or not raw.get("id"):
+            continue
+        items.append(
+            ComponentItem(
+                source=source,
+                native_id=str(raw["id"]),
+                name=str(raw.get("name") or raw["id"]),
+                status=raw.get("status"),
+                group_name=groups.get(raw.get("group_id")),
+                description=raw.get("description"),
+                position=raw.get("position") if isinstance(raw.get("position"), int) else None,
+            )
+        )
+    return items
+
+
+def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
+    """One incident object (as in ``incidents.json`` or ``incidents/<code>.json``)."""
+    expect(raw, dict, source, "incident")
+    native_id = raw.get("id")
+    if not isinstance(native_id, str) or not native_id:
+        raise ParseError(source, "incident has no id")
+    where = f"incident {native_id}"
+    title = raw.get("name")
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError(source, f"{where} has no name")
+    status = raw.get("status")
+    raw_updates = raw.get("incident_updates") or []
+    expect(raw_updates, list, source, f"{where} incident_updates")
+
+    updates = []
+    affected: dict[str, ComponentItem] = {}
+    for raw_update in raw_updates:
+        expect(raw_update, dict, source, f"{where} update")
+        if not raw_update.get("id"):
+            raise ParseError(source, f"{where} has an update without id")
+        updates.append(
+            UpdateItem(
+                native_id=str(raw_update["id"]),
+                status=raw_update.get("status"),
+                body=raw_update.get("body"),
+                posted_at=_time(
+                    raw_update.get("display_at") or raw_update.get("created_at"),
+                    source,
+                    f"{where} update time",
+                ),
+            )
+        )
+        for component in raw_update.get("affected_components") or []:
+            if isinstance(component, dict) and component.get("code"):
+                affected[component["code"]] = ComponentItem(
+                    source=source, native_id=str(component["code"]), name=str(component.get("name") or component["code"])
+                )
+    updates.sort(key=lambda u: (u.posted_at or "", u.native_id))
+
+    components = parse_components(raw.get("components") or [], source)
+    known = {c.native_id for c in components}
+    components += [c for code, c in affected.items() if code not in known]
+
+    created_at = _time(raw.get("created_at"), source, f"{where} created_at")
+    if raw.get("started_at"):
+        started_at, basis = _time(raw["started_at"], source, f"{where} started_at"), "page"
+    else:
+        started_at, basis = created_at, "posted"
+    resolved_at = _time(raw.get("resolved_at"), source, f"{where} resolved_at")
+    if resolved_at is None and status in RESOLVED_STATUSES:
+        resolved_posts = [u.posted_at for u in updates if u.status in RESOLVED_STATUSES and u.posted_at]
+        resolved_at = min(resolved_posts) if resolved_posts else None
+
+    impact_raw = raw.get("impact")
+    return IncidentItem(
+        source=source,
+        native_id=native_id,
+        title=title.strip(),
+        impact=map_impact(impact_raw, status, scheduled=bool(raw.get("scheduled_for"))),
+        impact_raw=impact_raw,
+        status=status,
+        started_at=started_at,
+        started_at_basis=basis,
+        resolved_at=resolved_at,
+        created_at=created_at,
+        updated_at=_time(raw.get("updated_at"), source, f"{where} updated_at"),
+        url=f"{base_url.rstrip('/')}/incidents/{native_id}",
+        updates=updates,
+        components=components,
+    )
+
+
+def parse_incident(body, source: str, base_url: str) -> IncidentItem:
+    """``/api/v2/incidents/<code>.json``: ``{"page": ..., "incident": {...}}``."""
+    data = expect(load_json(body, source, "incident"), dict, source, "incident document")
+    if "incident" not in data:
+        raise ParseError(source, "incident document has no 'incident' key")
+    return parse_incident_record(data["incident"], source, base_url)
+
+
+def parse_incident_list(body, source: str, base_url: str, key: str = "incidents"):
+    """A list of incidents (``incidents.json``, or the ``incidents`` of ``summary.json``).
+
+    Returns ``(incidents, problems)``: a malformed incident is reported as a ParseError
+    in ``problems`` and its well-formed neighbours are still returned.
+    """
+    data = expect(load_json(body, source, key), dict, source, f"{key} document")
+    raw_incidents = expect(data.get(key, []), list, source, key)
+    incidents, problems = [], []
+    for raw in raw_incidents:
+        try:
+            incidents.append(parse_incident_record(raw, source, base_url))
+        except ParseError as error:
+            problems.append(error)
+    return incidents, problems
+
+
+def parse_summary(body, source: str):
+    """``/api/v2/summary.json``: the page-wide status and the component list."""
+    data = expect(load_json(body, source, "summary"), dict, source, "summary document")
+    status = data.get("status") if isinstance(data.get("status"), dict) else {}
+    page = data.get("page") if isinstance(data.get("page"), dict) else {}
+    source_status = SourceStatusItem(
+        source=source,
+        indicator=status.get("indicator"),
+        description=status.get("description"),
+        page_name=page.get("name"),
+        page_time_zone=page.get("time_zone"),
+    )
+    return source_status, parse_components(data.get("components", []), source)
+
+
+def parse_history_page(body, source: str) -> list[HistoryEntry]:
+    """``/history?page=N`` asked for as JSON: ``{"months": [{"incidents": [...]}]}``.
+
+    An empty list means the walk has gone past the oldest incident.
+    """
+    data = expect(load_json(body, source, "history page"), dict, source, "history page")
+    months = expect(data.get("months", []), list, source, "history months")
+    entries = []
+    for month in months:
+        expect(month, dict, source, "history month")
+        for raw in expect(month.get("incidents") or [], list, source, "history month incidents"):
+            if isinstance(raw, dict) and isinstance(raw.get("code"), str) and raw["code"]:
+                entries.append(HistoryEntry(code=raw["code"], name=raw.get("name"), impact=raw.get("impact")))
+    return entries

@@ -1,0 +1,69 @@
+"""The one pipeline: every item of every spider goes into the archive through it.
+
+It also keeps the crawl's provenance: a ``crawl_runs`` row per source, opened when the
+spider starts and closed with its outcome, the reasons for any failure, and counts.
+"""
+
+from __future__ import annotations
+
+from scrapy import signals
+
+from archive.store import ArchiveWriter, open_archive
+from archive.times import utc_now
+from scraper.items import ComponentItem, IncidentItem, SourceStatusItem
+
+COUNTS = ("incidents_new", "incidents_updated", "incidents_unchanged", "updates_new")
+
+
+class ArchivePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("ARCHIVE_DB")
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
+        return pipeline
+
+    def open_spider(self, spider=None):
+        spider = spider or self.crawler.spider
+        self.db = open_archive(self.db_path)
+        self.writer = ArchiveWriter(self.db)
+        self.seen_at = utc_now()
+        self.counts = dict.fromkeys(COUNTS, 0)
+        source = spider.source
+        self.writer.save_source(source.id, source.kind, source.name, source.url)
+        self.run_id = self.writer.start_run(spider.crawl_id, source.id, source.kind)
+
+    def spider_error(self, failure, response, spider):
+        """An unexpected exception in a callback: the source failed, the crawl goes on."""
+        spider.errors.append(f"{response.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
+
+    def process_item(self, item, spider=None):
+        if isinstance(item, IncidentItem):
+            outcome, updates_new = self.writer.save_incident(item, self.seen_at)
+            self.counts[f"incidents_{outcome}"] += 1
+            self.counts["updates_new"] += updates_new
+            self.stats.inc_value(f"archive/incidents_{outcome}")
+        elif isinstance(item, ComponentItem):
+            self.writer.save_components([item])
+        elif isinstance(item, SourceStatusItem):
+            self.writer.save_source_status(item)
+        return item
+
+    def close_spider(self, spider=None):
+        spider = spider or self.crawler.spider
+        stats = self.stats.get_stats()
+        counts = dict(self.counts)
+        counts["items_skipped"] = spider.skipped
+        counts["requests"] = stats.get("downloader/request_count", 0)
+        counts["responses_not_modified"] = stats.get("httpcache/revalidate", 0)
+        errors = list(dict.fromkeys(spider.errors))
+        if spider.history_complete and not errors:
+            self.writer.mark_backfilled(spider.source.id, self.seen_at)
+        outcome = "ok" if not errors else "failed"
+        error_text = "; ".join(errors[:20]) + (f"; and {len(errors) - 20} more" if len(errors) > 20 else "")
+        self.writer.finish_run(self.run_id, outcome, error_text or None, counts)
+        self.db.close()

@@ -1,0 +1,106 @@
+"""A local HTTP server that replays recorded responses, for tests, the demo and benchmarks.
+
+It serves a folder of recorded bodies exactly as a status page would: the spiders
+crawl it over real HTTP, so the same code path runs as in production. The folder maps
+URLs to files: ``/api/v2/summary.json`` is ``api/v2/summary.json``; a query string
+follows an ``@``, so ``/history?page=2`` is ``history@page=2``.
+
+Like Statuspage, it answers with an ``ETag`` and ``Cache-Control: max-age=0,
+must-revalidate``, and a matching ``If-None-Match`` gets ``304 Not Modified``, so
+conditional requests are exercised too. Every request is logged for the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int
+
+
+def path_for(url_path: str, query: str = "") -> str:
+    """The file (relative to the site folder) that holds the response for a URL."""
+    relative = url_path.lstrip("/") or "index.html"
+    if relative.endswith("/"):
+        relative += "index.html"
+    return f"{relative}@{query}" if query else relative
+
+
+def sniff_content_type(body: bytes) -> str:
+    head = body.lstrip()[:64].lower()
+    if head.startswith((b"{", b"[")):
+        return "application/json; charset=utf-8"
+    if head.startswith((b"<?xml", b"<rss", b"<feed")):
+        return "application/xml; charset=utf-8"
+    if head.startswith((b"<!doctype", b"<html")) or head.startswith(b"<"):
+        return "text/html; charset=utf-8"
+    return "text/plain; charset=utf-8"
+
+
+class ReplayHandler(BaseHTTPRequestHandler):
+    server_version = "replay/1"
+
+    def do_GET(self):  # noqa: N802 (the name http.server asks for)
+        split = urlsplit(self.path)
+        file = self.server.root / path_for(split.path, split.query)
+        root = self.server.root.resolve()
+        if not file.resolve().is_relative_to(root) or not file.is_file():
+            return self._answer(404, b"not recorded\n", "text/plain")
+        body = file.read_bytes()
+        etag = '"' + hashlib.sha1(body).hexdigest() + '"'
+        if self.headers.get("If-None-Match") == etag:
+            return self._answer(304, b"", None, etag)
+        return self._answer(200, body, sniff_content_type(body), etag)
+
+    def _answer(self, status: int, body: bytes, content_type: str | None, etag: str | None = None):
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        if etag:
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "max-age=0, private, must-revalidate")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+        self.server.log.append(LoggedRequest("GET", self.path, dict(self.headers), status))
+
+    def log_message(self, format, *args):  # keep test output quiet
+        pass
+
+
+class ReplayServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path, port: int = 0):
+        super().__init__(("127.0.0.1", port), ReplayHandler)
+        self.root = Path(root)
+        self.log: list[LoggedRequest] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def serving(root: Path, port: int = 0):
+    """Serve ``root`` on 127.0.0.1 in a background thread for the duration of the block."""
+    server = ReplayServer(root, port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,42 @@
+"""Scrapy settings: polite by default, conditional requests through the HTTP cache.
+
+The runner adds ``ARCHIVE_DB`` and ``HTTPCACHE_DIR`` (next to the archive file).
+"""
+
+BOT_NAME = "incident-archive"
+SPIDER_MODULES = ["scraper.spiders"]
+NEWSPIDER_MODULE = "scraper.spiders"
+
+USER_AGENT = "incident-archive/0.1 (status-page incident archiver; +https://pypi.org/project/incident-archive/)"
+
+# Politeness: robots.txt, an adaptive delay, a few connections per host, retries.
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+
+# Conditional requests: the RFC 2616 policy revalidates with If-None-Match and
+# If-Modified-Since, so an unchanged page costs a 304 and no parsing surprises.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_GZIP = True
+
+ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
+EXTENSIONS = {
+    "scraper.extensions.CrawlProgress": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+PROGRESS_INTERVAL = 10.0
+
+LOG_LEVEL = "WARNING"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,100 @@
+"""The sources file: which status pages to crawl, one TOML table per source.
+
+    [[sources]]
+    id = "github"
+    kind = "statuspage"
+    name = "GitHub"
+    url = "https://www.githubstatus.com"
+
+Every mistake is reported with the file, the source and the field, because a user who
+added a fifth source at midnight should not have to read a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlparse
+
+REQUIRED_FIELDS = ("id", "kind", "name", "url")
+SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class SourcesError(ValueError):
+    """A sources file that cannot be used, with the place and the reason."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    kind: str
+    name: str
+    url: str
+    options: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+def default_sources_path() -> Path:
+    """The sources file shipped with the project (OpenAI, its providers and peers)."""
+    return Path(str(resources.files("scraper") / "sources.toml"))
+
+
+def known_kinds() -> dict[str, type]:
+    from scraper.spiders import SPIDERS_BY_KIND
+
+    return SPIDERS_BY_KIND
+
+
+def load_sources(path: str | Path | None = None) -> list[Source]:
+    """Read and validate a sources file (the shipped defaults when ``path`` is None)."""
+    path = Path(path) if path else default_sources_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourcesError(f"{path}: no such sources file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SourcesError(f"{path}: not valid TOML: {error}") from None
+    tables = data.get("sources")
+    if not isinstance(tables, list) or not tables:
+        raise SourcesError(f"{path}: no [[sources]] tables")
+    kinds = known_kinds()
+    sources, seen = [], set()
+    for number, table in enumerate(tables, start=1):
+        label = f"{path}: source #{number}" + (f" ({table['id']!r})" if isinstance(table.get("id"), str) else "")
+        for name in REQUIRED_FIELDS:
+            value = table.get(name)
+            if not isinstance(value, str) or not value.strip():
+                raise SourcesError(f"{label}: field '{name}' is missing or empty")
+        source_id, kind, url = table["id"], table["kind"], table["url"].rstrip("/")
+        if not SOURCE_ID_PATTERN.match(source_id):
+            raise SourcesError(f"{label}: field 'id': {source_id!r} must be lower-case letters, digits, - or _")
+        if source_id in seen:
+            raise SourcesError(f"{label}: field 'id': {source_id!r} is used twice")
+        seen.add(source_id)
+        if kind not in kinds:
+            raise SourcesError(f"{label}: field 'kind': unknown kind {kind!r} (known: {', '.join(sorted(kinds))})")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise SourcesError(f"{label}: field 'url': {url!r} is not an http(s) URL")
+        options = {k: v for k, v in table.items() if k not in REQUIRED_FIELDS}
+        allowed = kinds[kind].OPTIONS
+        for option, value in options.items():
+            if option not in allowed:
+                raise SourcesError(f"{label}: field '{option}' is not known for kind {kind!r}")
+            if not isinstance(value, allowed[option]):
+                raise SourcesError(f"{label}: field '{option}' should be {allowed[option].__name__}")
+        sources.append(Source(id=source_id, kind=kind, name=table["name"], url=url, options=options))
+    return sources
+
+
+def select_sources(sources: list[Source], wanted: list[str]) -> list[Source]:
+    """Only the sources named on the command line, in the file's order."""
+    if not wanted:
+        return sources
+    known = {s.id for s in sources}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise SourcesError(f"unknown source(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return [s for s in sources if s.id in wanted]

@@ -1,0 +1,7 @@
+"""One spider per source kind; the sources file names the kind."""
+
+from scraper.spiders.statuspage import StatuspageSpider
+
+SPIDERS_BY_KIND = {
+    "statuspage": StatuspageSpider,
+}

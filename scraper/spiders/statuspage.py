@@ -1,0 +1,91 @@
+"""Atlassian Statuspage: summary, the 50 newest incidents, then the history walk."""
+
+from __future__ import annotations
+
+import scrapy
+
+from scraper.parsers import ParseError
+from scraper.parsers import statuspage as parse
+from scraper.spiders.base import SourceSpider
+
+JSON_HEADERS = {"Accept": "application/json"}
+
+
+class StatuspageSpider(SourceSpider):
+    """Crawls any page hosted on Atlassian Statuspage.
+
+    ``/api/v2/incidents.json`` holds only the 50 newest incidents, with their updates.
+    The rest of the history is listed by ``/history?page=N`` (three months a page, page
+    1 newest) and each listed incident is fetched from ``/api/v2/incidents/<code>.json``
+    unless the archive already has it finished. Once a source's history has been walked
+    to the end, later crawls stop at the first history page with nothing new.
+    """
+
+    name = "statuspage"
+    OPTIONS = {"history": bool}
+
+    async def start(self):
+        yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_summary, errback=self.on_error)
+        yield scrapy.Request(
+            self.url("/api/v2/incidents.json"), callback=self.parse_incidents, errback=self.on_error
+        )
+
+    def parse_summary(self, response):
+        try:
+            status, components = parse.parse_summary(response.body, self.source.id)
+        except ParseError as error:
+            self.report(error)
+            return
+        yield status
+        yield from components
+
+    def parse_incidents(self, response):
+        try:
+            incidents, problems = parse.parse_incident_list(response.body, self.source.id, self.source.url)
+        except ParseError as error:
+            self.report(error)
+            incidents, problems = [], []
+        for problem in problems:
+            self.report(problem)
+        listed = set()
+        for incident in incidents:
+            incident.fresh = self.is_fresh(response)
+            listed.add(incident.native_id)
+            yield incident
+        if self.source.options.get("history", True):
+            yield self.history_request(1, listed)
+
+    def history_request(self, page: int, listed: set[str]) -> scrapy.Request:
+        return scrapy.Request(
+            self.url(f"/history?page={page}"),
+            headers=JSON_HEADERS,
+            callback=self.parse_history,
+            errback=self.on_error,
+            cb_kwargs={"page": page, "listed": listed},
+        )
+
+    def parse_history(self, response, page: int, listed: set[str]):
+        try:
+            entries = parse.parse_history_page(response.body, self.source.id)
+        except ParseError as error:
+            self.report(error)
+            return
+        if not entries:
+            self.history_complete = True
+            return
+        wanted = [e.code for e in entries if e.code not in self.known_complete and e.code not in listed]
+        for code in wanted:
+            yield scrapy.Request(
+                self.url(f"/api/v2/incidents/{code}.json"), callback=self.parse_incident, errback=self.on_error
+            )
+        if wanted or not self.backfilled:
+            yield self.history_request(page + 1, listed)
+
+    def parse_incident(self, response):
+        try:
+            incident = parse.parse_incident(response.body, self.source.id, self.source.url)
+        except ParseError as error:
+            self.report(error)
+            return
+        incident.fresh = self.is_fresh(response)
+        yield incident
