@@ -35,5 +35,5 @@ DEMO_SITES = [
 def write_demo_sites(root: Path) -> list[DemoSite]:
     """Write every demo site under ``root`` (one folder each); returns their descriptions."""
     for site, spec in DEMO_SITES:
-        SyntheticStatuspage(spec).write(Path(root) / site.folder)
+        SyntheticStatuspage(spec).site().write(Path(root) / site.folder)
     return [site for site, _ in DEMO_SITES]

@@ -37,6 +37,8 @@ EXTENSIONS = {
 }
 PROGRESS_INTERVAL = 10.0
 
-LOG_LEVEL = "WARNING"
+# The crawl command prints one line per source with every failure; Scrapy's own log
+# (crawl --verbose) is for debugging.
+LOG_LEVEL = "CRITICAL"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -1,4 +1,4 @@
-"""Seeded synthetic Statuspage sites, written in the real response formats.
+"""Seeded synthetic Statuspage sites, in the real response formats.
 
 The tests, ``make demo`` and the benchmark need whole status pages (dozens to
 hundreds of incidents, several history pages) that never change between runs and need
@@ -9,16 +9,14 @@ drawn from a seeded random generator.
 
 from __future__ import annotations
 
-import json
 import random
 import string
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from dateutil import tz
 
-from scraper.replay import path_for
+from scraper.statuspage_site import StatuspageSite
 
 TITLES = [
     "Elevated error rates for {c}",
@@ -43,7 +41,6 @@ CAUSES = [
     "capacity exhaustion in one region",
     "a bad deployment",
 ]
-MONTHS_PER_HISTORY_PAGE = 3
 
 
 @dataclass
@@ -74,7 +71,7 @@ def _stamp(moment: datetime, zone) -> str:
 
 
 class SyntheticStatuspage:
-    """Builds the incidents of one site from its spec and writes every endpoint."""
+    """Builds the page, components and incidents of one site from its spec."""
 
     def __init__(self, spec: SiteSpec):
         self.spec = spec
@@ -185,73 +182,5 @@ class SyntheticStatuspage:
             "components": [{k: v for k, v in c.items() if k != "components"} for c in affected],
         }
 
-    # The endpoints ---------------------------------------------------------------
-
-    def summary(self) -> dict:
-        open_incidents = [i for i in self.incidents if i["status"] not in ("resolved", "postmortem")]
-        worst = max((i["impact"] for i in open_incidents), key=["none", "minor", "major", "critical"].index, default="none")
-        return {
-            "page": self.page,
-            "components": self.components,
-            "incidents": open_incidents,
-            "scheduled_maintenances": [],
-            "status": {
-                "indicator": worst,
-                "description": "All Systems Operational" if worst == "none" else "Partial System Outage",
-            },
-        }
-
-    def history_pages(self) -> list[dict]:
-        """Three months a page, newest first, as ``/history`` serves them in JSON."""
-        by_month: dict[tuple[int, int], list[dict]] = {}
-        for incident in self.incidents:
-            moment = datetime.fromisoformat(incident["created_at"]).astimezone(self.zone)
-            by_month.setdefault((moment.year, moment.month), []).append(
-                {
-                    "code": incident["id"],
-                    "name": incident["name"],
-                    "message": incident["incident_updates"][0]["body"],
-                    "impact": incident["impact"],
-                    "timestamp": incident["created_at"],
-                }
-            )
-        newest = self.spec.newest.astimezone(self.zone)
-        year, month = newest.year, newest.month
-        oldest = min(by_month) if by_month else (year, month)
-        pages = []
-        while (year, month) >= oldest:
-            months = []
-            for _ in range(MONTHS_PER_HISTORY_PAGE):
-                months.append(
-                    {
-                        "name": datetime(year, month, 1).strftime("%B"),
-                        "year": year,
-                        "incidents": by_month.get((year, month), []),
-                    }
-                )
-                year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-            pages.append({"months": months})
-        pages.append({"months": [{"name": datetime(year, month, 1).strftime("%B"), "year": year, "incidents": []}]})
-        return pages
-
-    def responses(self) -> dict[str, dict]:
-        """Every URL the site answers (path with query) and its JSON body."""
-        responses = {
-            "/api/v2/summary.json": self.summary(),
-            "/api/v2/incidents.json": {"page": self.page, "incidents": self.incidents[:50]},
-        }
-        for number, page in enumerate(self.history_pages(), start=1):
-            responses[f"/history?page={number}"] = page
-        for incident in self.incidents:
-            responses[f"/api/v2/incidents/{incident['id']}.json"] = {"page": self.page, "incident": incident}
-        return responses
-
-    def write(self, root: Path) -> Path:
-        """Write every response under ``root`` in the layout the replay server reads."""
-        root = Path(root)
-        for url, body in self.responses().items():
-            path, _, query = url.partition("?")
-            file = root / path_for(path, query)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(json.dumps(body, indent=1), encoding="utf-8")
-        return root
+    def site(self) -> "StatuspageSite":
+        return StatuspageSite(self.page, self.components, self.incidents, self.spec.newest)

@@ -49,7 +49,7 @@ def write_sources(path: Path, sources: list[dict]) -> Path:
 @pytest.fixture
 def statuspage_site(tmp_path):
     """A recorded Statuspage site of 80 incidents (9 history pages), served on 127.0.0.1."""
-    site = SyntheticStatuspage(SiteSpec("Acme AI", incidents=80, seed=3))
+    site = SyntheticStatuspage(SiteSpec("Acme AI", incidents=80, seed=3)).site()
     root = site.write(tmp_path / "site")
     with serving(root) as server:
         server.site = site

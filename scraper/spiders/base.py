@@ -8,22 +8,38 @@ reason a person can act on, so the crawl goes on and the pipeline records them.
 from __future__ import annotations
 
 import scrapy
+import scrapy.exceptions
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import error as twisted_errors
+from twisted.web._newclient import ResponseFailed
 
 from scraper.parsers import ParseError
 from scraper.sources import Source
+
+
+def _exceptions(*names: str) -> tuple[type, ...]:
+    """Download exceptions by name: Scrapy 2.13+ wraps Twisted's in its own."""
+    found = []
+    for name in names:
+        for module in (scrapy.exceptions, twisted_errors):
+            if hasattr(module, name):
+                found.append(getattr(module, name))
+    return tuple(found)
+
+
+CANNOT_RESOLVE = _exceptions("DNSLookupError", "CannotResolveHostError")
+REFUSED = _exceptions("ConnectionRefusedError", "DownloadConnectionRefusedError")
+TIMED_OUT = _exceptions("TimeoutError", "TCPTimedOutError", "DownloadTimeoutError")
+BROKEN = (ResponseFailed, *_exceptions("ResponseDataLossError", "ConnectionLost", "ConnectionDone"))
 
 
 def describe_failure(failure) -> str:
     """A short, actionable reason for a failed request."""
     request = getattr(failure, "request", None)
     url = request.url if request is not None else "request"
+    # Connection-level failures are about the host, not the page: said once per host.
+    host = urlparse_cached(request).netloc if request is not None else "host"
     if failure.check(HttpError):
         response = failure.value.response
         reason = f"HTTP {response.status}"
@@ -31,12 +47,14 @@ def describe_failure(failure) -> str:
         if retry_after:
             reason += f" (Retry-After: {retry_after.decode('latin-1')})"
         return f"{response.url}: {reason}"
-    if failure.check(DNSLookupError):
-        return f"{url}: could not reach the host (DNS lookup failed; is the network up?)"
-    if failure.check(ConnectionRefusedError):
-        return f"{url}: could not reach the host (connection refused)"
-    if failure.check(TimeoutError, TCPTimedOutError):
-        return f"{url}: could not reach the host (timed out)"
+    if failure.check(*CANNOT_RESOLVE):
+        return f"could not reach {host} (DNS lookup failed; is the network up?)"
+    if failure.check(*REFUSED):
+        return f"could not reach {host} (connection refused)"
+    if failure.check(*TIMED_OUT):
+        return f"{url}: timed out"
+    if failure.check(*BROKEN):
+        return f"{url}: the connection broke before the whole response arrived"
     message = failure.getErrorMessage() or failure.type.__name__
     return f"{url}: {failure.type.__name__}: {message}"
 

@@ -1,0 +1,107 @@
+"""A Statuspage site as a folder of responses: every endpoint, in the real format.
+
+Given a page, its components and its incidents (Statuspage's own objects), this writes
+what Atlassian Statuspage would serve: ``summary.json``, ``incidents.json`` (the 50
+newest), the ``/history`` pages (three months a page, page 1 newest) and one
+``incidents/<code>.json`` per incident, in the folder layout :mod:`scraper.replay`
+serves. It is fed generated incidents (:mod:`scraper.synthetic`) or real recorded ones.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from dateutil import tz
+
+from archive.times import parse_time
+from scraper.replay import path_for
+
+MONTHS_PER_HISTORY_PAGE = 3
+NEWEST_INCIDENTS = 50
+
+
+class StatuspageSite:
+    """Every endpoint of a Statuspage site, built from its page, components and incidents.
+
+    ``incidents`` are Statuspage incident objects, newest first. Used with generated
+    incidents (the demo, the tests, the benchmark) and with real recorded ones.
+    """
+
+    def __init__(self, page: dict, components: list[dict], incidents: list[dict], newest: datetime | None = None):
+        self.page = page
+        self.components = components
+        self.incidents = incidents
+        self.zone = tz.gettz(page.get("time_zone") or "UTC")
+        newest = newest or max((parse_time(i["created_at"]) for i in incidents), default=datetime.now(timezone.utc))
+        self.newest = newest.astimezone(self.zone)
+
+    def summary(self) -> dict:
+        open_incidents = [i for i in self.incidents if i["status"] not in ("resolved", "postmortem")]
+        worst = max((i["impact"] for i in open_incidents), key=["none", "minor", "major", "critical"].index, default="none")
+        return {
+            "page": self.page,
+            "components": self.components,
+            "incidents": open_incidents,
+            "scheduled_maintenances": [],
+            "status": {
+                "indicator": worst,
+                "description": "All Systems Operational" if worst == "none" else "Partial System Outage",
+            },
+        }
+
+    def history_pages(self) -> list[dict]:
+        """Three months a page, newest first, as ``/history`` serves them in JSON."""
+        by_month: dict[tuple[int, int], list[dict]] = {}
+        for incident in self.incidents:
+            moment = parse_time(incident["created_at"]).astimezone(self.zone)
+            by_month.setdefault((moment.year, moment.month), []).append(
+                {
+                    "code": incident["id"],
+                    "name": incident["name"],
+                    "message": incident["incident_updates"][0]["body"],
+                    "impact": incident["impact"],
+                    "timestamp": incident["created_at"],
+                }
+            )
+        newest = self.newest
+        year, month = newest.year, newest.month
+        oldest = min(by_month) if by_month else (year, month)
+        pages = []
+        while (year, month) >= oldest:
+            months = []
+            for _ in range(MONTHS_PER_HISTORY_PAGE):
+                months.append(
+                    {
+                        "name": datetime(year, month, 1).strftime("%B"),
+                        "year": year,
+                        "incidents": by_month.get((year, month), []),
+                    }
+                )
+                year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+            pages.append({"months": months})
+        pages.append({"months": [{"name": datetime(year, month, 1).strftime("%B"), "year": year, "incidents": []}]})
+        return pages
+
+    def responses(self) -> dict[str, dict]:
+        """Every URL the site answers (path with query) and its JSON body."""
+        responses = {
+            "/api/v2/summary.json": self.summary(),
+            "/api/v2/incidents.json": {"page": self.page, "incidents": self.incidents[:NEWEST_INCIDENTS]},
+        }
+        for number, page in enumerate(self.history_pages(), start=1):
+            responses[f"/history?page={number}"] = page
+        for incident in self.incidents:
+            responses[f"/api/v2/incidents/{incident['id']}.json"] = {"page": self.page, "incident": incident}
+        return responses
+
+    def write(self, root: Path) -> Path:
+        """Write every response under ``root`` in the layout the replay server reads."""
+        root = Path(root)
+        for url, body in self.responses().items():
+            path, _, query = url.partition("?")
+            file = root / path_for(path, query)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(json.dumps(body, indent=1), encoding="utf-8")
+        return root

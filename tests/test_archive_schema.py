@@ -1,0 +1,56 @@
+"""Schema and store: migrations are idempotent, upserts never lose or duplicate."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+from archive.schema import MIGRATIONS, migrate, schema_version
+from archive.store import ArchiveWriter, open_archive
+from scraper.items import ComponentItem, IncidentItem, UpdateItem
+
+
+def incident(updates, **fields):
+    base = dict(source="s", native_id="i1", title="Outage", impact="major", impact_raw="major",
+                status="investigating", started_at="2024-12-26T19:00:00Z", resolved_at=None)
+    base.update(fields)
+    return IncidentItem(updates=updates, components=[ComponentItem("s", "c1", "API")], **base)
+
+
+def test_migrate_creates_schema_once(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert migrate(db) == len(MIGRATIONS)
+    assert migrate(db) == 0
+    assert schema_version(db) == len(MIGRATIONS)
+    assert {"sources", "incidents", "incident_updates", "components", "incident_components", "crawl_runs"} <= set(
+        db.table_names()
+    )
+    assert [fk.other_table for fk in db["incident_updates"].foreign_keys] == ["incidents"]
+
+
+def test_upserts_keep_every_update_and_track_changes(tmp_path):
+    db = open_archive(tmp_path / "a.db")
+    writer = ArchiveWriter(db)
+    writer.save_source("s", "statuspage", "S", "https://s.test")
+    first = UpdateItem("u1", "investigating", "Looking", "2024-12-26T19:00:00Z")
+    assert writer.save_incident(incident([first]), "2024-12-26T19:05:00Z") == ("new", 1)
+    assert writer.save_incident(incident([first]), "2024-12-26T19:10:00Z") == ("unchanged", 0)
+    # Fresh again but unchanged: only last_seen_at moves; from a 304, nothing moves.
+    assert db["incidents"].get("s:i1")["last_seen_at"] == "2024-12-26T19:10:00Z"
+    stale = incident([first])
+    stale.fresh = False
+    assert writer.save_incident(stale, "2024-12-26T19:20:00Z") == ("unchanged", 0)
+    assert db["incidents"].get("s:i1")["last_seen_at"] == "2024-12-26T19:10:00Z"
+
+    resolved = UpdateItem("u2", "resolved", "Fixed", "2024-12-27T04:38:00Z")
+    # The page now shows only the newest update: the first one stays archived.
+    outcome = writer.save_incident(
+        incident([resolved], status="resolved", resolved_at="2024-12-27T04:38:00Z"), "2024-12-27T05:00:00Z"
+    )
+    assert outcome == ("updated", 1)
+    row = db["incidents"].get("s:i1")
+    assert (row["status"], row["duration_s"], row["first_seen_at"]) == ("resolved", 34680, "2024-12-26T19:05:00Z")
+    assert [u["native_id"] for u in db["incident_updates"].rows_where(order_by="posted_at")] == ["u1", "u2"]
+    assert db["incident_components"].count == 1
+    assert writer.complete_native_ids("s") == {"i1"}
+    assert [r["title"] for r in db["incidents"].search("outage")] == ["Outage"]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []

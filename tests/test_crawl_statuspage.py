@@ -1,0 +1,135 @@
+"""End to end: the real spider crawls a recorded Statuspage site over HTTP into an archive."""
+
+from __future__ import annotations
+
+import json
+
+import sqlite_utils
+
+from archive.times import to_utc_iso
+from scraper.replay import path_for
+from tests.conftest import FAST, run_cli, write_sources
+
+
+def dump(db_path) -> dict[str, list]:
+    """Every row of every archive table but the crawl log, to compare two states."""
+    db = sqlite_utils.Database(db_path)
+    tables = ["sources", "components", "incidents", "incident_updates", "incident_components"]
+    state = {t: sorted(map(json.dumps, db[t].rows)) for t in tables}
+    db.close()
+    return state
+
+
+def crawl(tmp_path, server, *extra):
+    sources = write_sources(
+        tmp_path / "sources.toml",
+        [{"id": "acme", "kind": "statuspage", "name": "Acme AI", "url": server.base_url}],
+    )
+    return run_cli("crawl", "--db", str(tmp_path / "archive.db"), "--sources", str(sources), *FAST, *extra)
+
+
+def test_first_crawl_archives_every_incident_once_with_all_updates(tmp_path, statuspage_site):
+    site = statuspage_site.site
+    result = crawl(tmp_path, statuspage_site)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("acme         ok      80 new, 0 updated, 0 unchanged incidents")
+
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    assert db["incidents"].count == 80
+    for incident in site.incidents:
+        row = db["incidents"].get(f"acme:{incident['id']}")
+        assert row["title"] == incident["name"]
+        assert row["started_at"] == to_utc_iso(incident["started_at"]) and row["started_at"].endswith("Z")
+        updates = list(db["incident_updates"].rows_where("incident_id = ?", [row["id"]], order_by="posted_at"))
+        assert [u["native_id"] for u in updates] == [u["id"] for u in reversed(incident["incident_updates"])]
+        linked = {r["component_id"] for r in db["incident_components"].rows_where("incident_id = ?", [row["id"]])}
+        assert linked == {f"acme:{c['id']}" for c in incident["components"]}
+    # 50 newest came from incidents.json; the other 30 were fetched one by one from the history walk.
+    detail_fetches = [r for r in statuspage_site.log if r.path.startswith("/api/v2/incidents/")]
+    assert len(detail_fetches) == 30
+    history = [r.path for r in statuspage_site.log if r.path.startswith("/history")]
+    assert history == [f"/history?page={n}" for n in range(1, len(site.history_pages()) + 1)]
+    assert all(r.headers.get("Accept") == "application/json" for r in statuspage_site.log if r.path.startswith("/history"))
+    assert "incident-archive" in statuspage_site.log[0].headers["User-Agent"]
+    # Leaf components with their group; the open incident is still open.
+    assert db["components"].count == 5
+    assert db["components"].get(f"acme:{site.components[0]['id']}")["group_name"] == "API"
+    assert db["incidents"].get(f"acme:{site.incidents[0]['id']}")["resolved_at"] is None
+    run = next(db["crawl_runs"].rows)
+    assert (run["outcome"], run["incidents_new"], run["updates_new"]) == ("ok", 80, sum(
+        len(i["incident_updates"]) for i in site.incidents))
+    assert db["sources"].get("acme")["backfilled_at"] is not None
+    # Full-text search over titles and update bodies.
+    assert db["incident_updates"].search("monitoring", limit=1)
+
+
+def test_second_crawl_of_unchanged_site_changes_nothing_and_asks_conditionally(tmp_path, statuspage_site):
+    assert crawl(tmp_path, statuspage_site).returncode == 0
+    before = dump(tmp_path / "archive.db")
+    statuspage_site.log.clear()
+
+    result = crawl(tmp_path, statuspage_site)
+    assert result.returncode == 0, result.stderr
+    assert dump(tmp_path / "archive.db") == before
+    assert "0 new, 0 updated, 50 unchanged incidents; 0 new updates" in result.stdout
+    # Only the summary, the newest incidents and the first history page, each revalidated.
+    paths = sorted(r.path for r in statuspage_site.log if r.path != "/robots.txt")
+    assert paths == ["/api/v2/incidents.json", "/api/v2/summary.json", "/history?page=1"]
+    assert all(r.status == 304 and "If-None-Match" in r.headers for r in statuspage_site.log if r.path != "/robots.txt")
+
+
+def test_later_crawl_takes_new_updates_and_keeps_updates_that_left_the_page(tmp_path, statuspage_site):
+    assert crawl(tmp_path, statuspage_site).returncode == 0
+    root, site = statuspage_site.root_dir, statuspage_site.site
+    listing = json.loads((root / path_for("/api/v2/incidents.json")).read_text())
+    # The open incident is resolved; an old update of another incident drops off the page.
+    open_incident, other = listing["incidents"][0], listing["incidents"][5]
+    resolved = dict(open_incident["incident_updates"][0], id="newresolved1", status="resolved",
+                    body="This incident has been resolved.", created_at="2024-12-30T13:00:00.000-08:00",
+                    display_at="2024-12-30T13:00:00.000-08:00")
+    open_incident["incident_updates"].insert(0, resolved)
+    open_incident.update(status="resolved", resolved_at=resolved["created_at"])
+    dropped = other["incident_updates"].pop()
+    (root / path_for("/api/v2/incidents.json")).write_text(json.dumps(listing))
+
+    result = crawl(tmp_path, statuspage_site)
+    assert result.returncode == 0, result.stderr
+    assert "0 new, 2 updated, 48 unchanged incidents; 1 new updates" in result.stdout
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    row = db["incidents"].get(f"acme:{site.incidents[0]['id']}")
+    assert (row["status"], row["resolved_at"]) == ("resolved", "2024-12-30T21:00:00Z")
+    assert row["duration_s"] > 0
+    assert db["incident_updates"].get(f"acme:{other['id']}:{dropped['id']}")["body"] == dropped["body"]
+
+
+def test_unreachable_source_is_named_and_the_others_complete(tmp_path, statuspage_site):
+    sources = write_sources(
+        tmp_path / "sources.toml",
+        [
+            {"id": "down", "kind": "statuspage", "name": "Down", "url": "http://127.0.0.1:9"},
+            {"id": "acme", "kind": "statuspage", "name": "Acme AI", "url": statuspage_site.base_url},
+        ],
+    )
+    result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST,
+                     "--setting", "RETRY_TIMES=0")
+    assert result.returncode == 1
+    down, acme = result.stdout.splitlines()
+    assert down.startswith("down         FAILED  could not reach 127.0.0.1:9 (connection refused)")
+    assert acme.startswith("acme         ok      80 new")
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    run = next(db["crawl_runs"].rows_where("source = 'down'"))
+    assert run["outcome"] == "failed" and run["error"] == "could not reach 127.0.0.1:9 (connection refused)"
+
+
+def test_only_named_sources_are_crawled(tmp_path, statuspage_site):
+    sources = write_sources(
+        tmp_path / "sources.toml",
+        [
+            {"id": "down", "kind": "statuspage", "name": "Down", "url": "http://127.0.0.1:9"},
+            {"id": "acme", "kind": "statuspage", "name": "Acme AI", "url": statuspage_site.base_url},
+        ],
+    )
+    result = run_cli("crawl", "acme", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0 and result.stdout.count("\n") == 1
+    unknown = run_cli("crawl", "nope", "--db", str(tmp_path / "a.db"), "--sources", str(sources))
+    assert unknown.returncode != 0 and "unknown source(s): nope" in unknown.stderr

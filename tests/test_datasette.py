@@ -1,0 +1,77 @@
+"""Datasette publishes the archive: HTML, JSON and CSV of the incidents, with the metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import pytest
+
+from archive.web import datasette_instance
+from tests.conftest import FAST, run_cli, write_sources
+
+
+@pytest.fixture
+def crawled_archive(tmp_path, statuspage_site):
+    sources = write_sources(
+        tmp_path / "sources.toml",
+        [{"id": "acme", "kind": "statuspage", "name": "Acme AI", "url": statuspage_site.base_url}],
+    )
+    db_path = tmp_path / "archive.db"
+    run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, check_exit=0)
+    return db_path
+
+
+def get(ds, path):
+    return asyncio.run(ds.client.get(path))
+
+
+def test_incidents_as_html_json_and_csv(crawled_archive, statuspage_site):
+    ds = datasette_instance(crawled_archive)
+    newest = statuspage_site.site.incidents[0]
+
+    html = get(ds, "/archive/incidents")
+    assert html.status_code == 200
+    assert "80 rows" in html.text
+    assert newest["name"] in html.text
+    # Default facets from the metadata, and the column descriptions.
+    assert 'data-column="impact"' in html.text or "impact (" in html.text
+
+    data = get(ds, "/archive/incidents.json?_shape=array&_size=max")
+    assert data.status_code == 200
+    rows = data.json()
+    assert len(rows) == 80
+    assert rows[0]["id"] == f"acme:{newest['id']}"  # sorted newest first
+    assert all(r["started_at"].endswith("Z") for r in rows)
+
+    exported = get(ds, "/archive/incidents.csv?_size=max")
+    assert exported.status_code == 200
+    table = list(csv.DictReader(io.StringIO(exported.text)))
+    assert len(table) == 80 and {"id", "title", "impact", "started_at", "resolved_at"} <= set(table[0])
+
+
+def test_full_text_search_and_metadata(crawled_archive):
+    ds = datasette_instance(crawled_archive)
+    found = get(ds, "/archive/incident_updates.json?_search=monitoring&_shape=array")
+    assert found.status_code == 200 and found.json()
+    assert all("monitoring" in r["body"].lower() for r in found.json())
+    metadata = get(ds, "/-/metadata.json").json()
+    columns = metadata["databases"]["archive"]["tables"]["incidents"]["columns"]
+    assert columns["impact"].startswith("The common impact scale")
+
+
+def test_every_table_and_column_is_documented(crawled_archive):
+    import sqlite_utils
+
+    from archive.web import load_metadata
+
+    tables = load_metadata(crawled_archive)["databases"]["archive"]["tables"]
+    db = sqlite_utils.Database(crawled_archive)
+    for name in db.table_names():
+        if "_fts" in name:
+            continue
+        assert name in tables, f"table {name} has no description"
+        assert tables[name].get("description")
+        missing = set(db[name].columns_dict) - set(tables[name]["columns"])
+        assert not missing, f"{name}: undocumented columns {missing}"
