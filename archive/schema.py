@@ -111,7 +111,32 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["incident_updates"].enable_fts(["body"], create_triggers=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial]
+def _impacts_and_regions(db: sqlite_utils.Database) -> None:
+    """Per-component impact windows (incident.io) and affected regions (clouds)."""
+    db["component_impacts"].create(
+        {
+            "id": str,
+            "incident_id": str,
+            "component_id": str,
+            "status": str,
+            "start_at": str,
+            "end_at": str,
+            "duration_s": int,
+        },
+        pk="id",
+        foreign_keys=[("incident_id", "incidents", "id"), ("component_id", "components", "id")],
+    )
+    db["component_impacts"].create_index(["component_id", "start_at"])
+    db["component_impacts"].create_index(["incident_id"])
+    db["incident_regions"].create(
+        {"incident_id": str, "region": str, "region_name": str},
+        pk=("incident_id", "region"),
+        foreign_keys=[("incident_id", "incidents", "id")],
+    )
+    db["incident_regions"].create_index(["region"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _impacts_and_regions]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

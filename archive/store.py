@@ -163,6 +163,31 @@ class ArchiveWriter:
                     {"incident_id": key, "component_id": incident_key(component.source, component.native_id)},
                     ignore=True,
                 )
+            for impact in item.component_impacts:
+                component_id = incident_key(item.source, impact.component_native_id)
+                if self._row("components", component_id) is None:
+                    self.db["components"].insert(
+                        {"id": component_id, "source": item.source, "native_id": impact.component_native_id,
+                         "name": impact.component_native_id}
+                    )
+                self.db["component_impacts"].upsert(
+                    {
+                        "id": f"{key}:{impact.component_native_id}:{impact.start_at}",
+                        "incident_id": key,
+                        "component_id": component_id,
+                        "status": impact.status,
+                        "start_at": impact.start_at,
+                        "end_at": impact.end_at,
+                        "duration_s": seconds_between(impact.start_at, impact.end_at),
+                    },
+                    pk="id",
+                )
+                self.db["incident_components"].insert({"incident_id": key, "component_id": component_id}, ignore=True)
+            for region in item.regions:
+                self.db["incident_regions"].upsert(
+                    {"incident_id": key, "region": region.native_id, "region_name": region.name},
+                    pk=("incident_id", "region"),
+                )
         return ("new" if existing is None else "updated"), updates_new
 
     def _save_update(self, incident_id: str, update, seen_at: str) -> int:

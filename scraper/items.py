@@ -36,6 +36,24 @@ class UpdateItem:
 
 
 @dataclass
+class ComponentImpactItem:
+    """How one component was affected, and when (incident.io publishes these windows)."""
+
+    component_native_id: str
+    status: str | None
+    start_at: str | None
+    end_at: str | None
+
+
+@dataclass
+class RegionItem:
+    """A region or location an incident affected (``us-east-1``, ``South Central US``)."""
+
+    native_id: str
+    name: str
+
+
+@dataclass
 class IncidentItem:
     """An incident with every update the response carried and the components it touched.
 
@@ -58,6 +76,8 @@ class IncidentItem:
     started_at_basis: str | None = None
     updates: list[UpdateItem] = field(default_factory=list)
     components: list[ComponentItem] = field(default_factory=list)
+    component_impacts: list[ComponentImpactItem] = field(default_factory=list)
+    regions: list[RegionItem] = field(default_factory=list)
     fresh: bool = True
 
     def __post_init__(self) -> None:

@@ -54,3 +54,18 @@ def test_upserts_keep_every_update_and_track_changes(tmp_path):
     assert writer.complete_native_ids("s") == {"i1"}
     assert [r["title"] for r in db["incidents"].search("outage")] == ["Outage"]
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_an_archive_of_the_first_schema_upgrades_in_place(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    with db.atomic():
+        MIGRATIONS[0](db)
+        db.execute("PRAGMA user_version = 1")
+    db["sources"].insert({"id": "s", "kind": "statuspage", "name": "S", "url": "https://s.test"})
+    db["incidents"].insert({"id": "s:i1", "source": "s", "native_id": "i1", "title": "Old", "impact": "minor"})
+    db.close()
+
+    upgraded = open_archive(tmp_path / "old.db")
+    assert schema_version(upgraded) == len(MIGRATIONS) > 1
+    assert upgraded["incidents"].get("s:i1")["title"] == "Old"
+    assert {"component_impacts", "incident_regions"} <= set(upgraded.table_names())
