@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from archive.times import to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
 from scraper.parsers import ParseError, expect, load_json
+from scraper.parsers.windows import apply_stated_window
 
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
 RESOLVED_STATUSES = {"resolved", "postmortem", "completed"}
@@ -121,7 +122,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
         resolved_at = min(resolved_posts) if resolved_posts else None
 
     impact_raw = raw.get("impact")
-    return IncidentItem(
+    incident = IncidentItem(
         source=source,
         native_id=native_id,
         title=title.strip(),
@@ -137,6 +138,8 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
         updates=updates,
         components=components,
     )
+    apply_stated_window(incident)
+    return incident
 
 
 def parse_incident(body, source: str, base_url: str) -> IncidentItem:

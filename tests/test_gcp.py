@@ -1,0 +1,69 @@
+"""Google Cloud's incidents.json: the real rolling year, parsed and crawled."""
+
+import json
+
+import sqlite_utils
+
+from scraper.parsers.gcp import parse_incidents
+from scraper.replay import serving
+from tests.conftest import FAST, run_cli, write_sources
+
+BASE = "https://status.cloud.google.com"
+
+
+def test_real_gcp_year(realdata):
+    incidents, problems = parse_incidents((realdata / "gcp" / "incidents.json").read_bytes(), "gcp", BASE)
+    assert problems == [] and len(incidents) == 157
+    impacts = {}
+    for incident in incidents:
+        impacts[incident.impact] = impacts.get(incident.impact, 0) + 1
+    assert impacts["none"] == 19  # SERVICE_INFORMATION
+    assert sum(impacts.values()) == 157 and set(impacts) <= {"none", "minor", "major", "critical"}
+    bigquery = next(i for i in incidents if i.native_id == "TaA75H7XA1DQyM2ReK2f")
+    assert bigquery.title == "[Google BigQuery] Lower throughput from the Read API"
+    assert (bigquery.started_at, bigquery.resolved_at) == ("2022-07-01T13:37:44Z", "2022-07-01T19:25:45Z")
+    assert (bigquery.impact, bigquery.impact_raw, bigquery.status) == ("none", "SERVICE_INFORMATION/low", "resolved")
+    assert [c.name for c in bigquery.components] == ["Google BigQuery"]
+    assert len(bigquery.updates) == 5 and bigquery.updates[-1].status == "AVAILABLE"
+    assert bigquery.updates[0].posted_at < bigquery.updates[-1].posted_at
+    assert {"us-central1", "europe-west1", "asia-east1"} <= {r.native_id for r in bigquery.regions}
+    assert bigquery.url == "https://status.cloud.google.com/incidents/TaA75H7XA1DQyM2ReK2f"
+
+
+def test_gcp_crawled_end_to_end(tmp_path):
+    # Our own recording in the real shape: one resolved outage, one still open.
+    feed = [
+        {"id": "gcpA1", "number": "1", "begin": "2024-12-26T18:50:00+00:00", "created": "2024-12-26T19:05:00+00:00",
+         "end": "2024-12-26T21:00:00+00:00", "modified": "2024-12-26T21:00:00+00:00",
+         "external_desc": "[Vertex AI] Elevated errors in us-central1", "status_impact": "SERVICE_OUTAGE",
+         "severity": "high", "affected_products": [{"title": "Vertex AI", "id": "vtx"}], "uri": "incidents/gcpA1",
+         "updates": [
+             {"created": "2024-12-26T21:00:00+00:00", "when": "2024-12-26T21:00:00+00:00", "status": "AVAILABLE",
+              "text": "Resolved.", "affected_locations": [{"id": "us-central1", "title": "Iowa (us-central1)"}]},
+             {"created": "2024-12-26T19:05:00+00:00", "when": "2024-12-26T19:05:00+00:00",
+              "status": "SERVICE_OUTAGE", "text": "We are investigating.",
+              "affected_locations": [{"id": "us-central1", "title": "Iowa (us-central1)"}]}]},
+        {"id": "gcpB2", "number": "2", "begin": "2024-12-30T08:00:00+00:00", "created": "2024-12-30T08:10:00+00:00",
+         "modified": "2024-12-30T08:10:00+00:00", "external_desc": "[Cloud Storage] Latency in europe-west4",
+         "status_impact": "SERVICE_DISRUPTION", "severity": "medium",
+         "affected_products": [{"title": "Cloud Storage", "id": "gcs"}], "uri": "incidents/gcpB2",
+         "updates": [{"created": "2024-12-30T08:10:00+00:00", "when": "2024-12-30T08:10:00+00:00",
+                      "status": "SERVICE_DISRUPTION", "text": "Investigating latency.",
+                      "affected_locations": [{"id": "europe-west4", "title": "Netherlands (europe-west4)"}]}]},
+    ]
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "incidents.json").write_text(json.dumps(feed))
+    with serving(tmp_path / "site") as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "gcp", "kind": "gcp", "name": "Google Cloud",
+                                                       "url": server.base_url}])
+        first = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
+        second = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
+    assert "2 new, 0 updated, 0 unchanged incidents; 3 new updates" in first.stdout
+    assert "0 new, 0 updated, 2 unchanged incidents" in second.stdout
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    row = db["incidents"].get("gcp:gcpA1")
+    assert (row["impact"], row["started_at"], row["resolved_at"], row["duration_s"]) == (
+        "critical", "2024-12-26T18:50:00Z", "2024-12-26T21:00:00Z", 7800)
+    assert db["incidents"].get("gcp:gcpB2")["resolved_at"] is None
+    regions = db.execute("SELECT region, count(*) FROM incident_regions GROUP BY region ORDER BY region").fetchall()
+    assert regions == [("europe-west4", 1), ("us-central1", 1)]
