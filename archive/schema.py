@@ -111,8 +111,9 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["incident_updates"].enable_fts(["body"], create_triggers=True)
 
 
-def _impacts_and_regions(db: sqlite_utils.Database) -> None:
-    """Per-component impact windows (incident.io) and affected regions (clouds)."""
+def _impacts_regions_aliases(db: sqlite_utils.Database) -> None:
+    """Per-component impact windows (incident.io), affected regions (clouds), the other
+    ids an incident is known by (a page that moved platform), and crawl notes."""
     db["component_impacts"].create(
         {
             "id": str,
@@ -134,9 +135,16 @@ def _impacts_and_regions(db: sqlite_utils.Database) -> None:
         foreign_keys=[("incident_id", "incidents", "id")],
     )
     db["incident_regions"].create_index(["region"])
+    db["incident_aliases"].create(
+        {"alias_id": str, "incident_id": str, "reason": str, "linked_at": str},
+        pk="alias_id",
+        foreign_keys=[("incident_id", "incidents", "id")],
+    )
+    db["incident_aliases"].create_index(["incident_id"])
+    db["crawl_runs"].add_column("notes", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _impacts_and_regions]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _impacts_regions_aliases]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

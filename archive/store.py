@@ -40,6 +40,11 @@ def incident_key(source: str, native_id: str) -> str:
     return f"{source}:{native_id}"
 
 
+def id_shape(native_id: str) -> tuple[int, bool, bool]:
+    """Length and letter case of an id: tells one platform's ids from another's."""
+    return len(native_id), any(c.islower() for c in native_id), any(c.isupper() for c in native_id)
+
+
 def content_hash(item: IncidentItem) -> str:
     """A digest of everything the page said about an incident, to spot unchanged ones cheaply."""
     content = asdict(item)
@@ -126,6 +131,11 @@ class ArchiveWriter:
         key = incident_key(item.source, item.native_id)
         digest = content_hash(item)
         existing = self._row("incidents", key)
+        alias_reason = None
+        if existing is None:
+            canonical, alias_reason = self._same_incident(item, key)
+            if canonical:
+                key, existing = canonical, self._row("incidents", canonical)
         if existing is not None and existing["content_hash"] == digest:
             if item.fresh and existing["last_seen_at"] != seen_at:
                 with self.db.atomic():
@@ -135,7 +145,7 @@ class ArchiveWriter:
         record = {
             "id": key,
             "source": item.source,
-            "native_id": item.native_id,
+            "native_id": existing["native_id"] if existing else item.native_id,
             "title": item.title,
             "impact": item.impact,
             "impact_raw": item.impact_raw,
@@ -146,12 +156,18 @@ class ArchiveWriter:
             "duration_s": seconds_between(item.started_at, item.resolved_at),
             "created_at": item.created_at,
             "updated_at": item.updated_at,
-            "url": item.url,
+            "url": existing["url"] if existing and existing["url"] else item.url,
             "first_seen_at": existing["first_seen_at"] if existing else seen_at,
             "last_seen_at": seen_at,
             "content_hash": digest,
         }
         with self.db.atomic():
+            if alias_reason:
+                self.db["incident_aliases"].insert(
+                    {"alias_id": incident_key(item.source, item.native_id), "incident_id": key,
+                     "reason": alias_reason, "linked_at": seen_at},
+                    ignore=True,
+                )
             if existing is None:
                 self.db["incidents"].insert(record)
             else:
@@ -189,6 +205,33 @@ class ArchiveWriter:
                     pk=("incident_id", "region"),
                 )
         return ("new" if existing is None else "updated"), updates_new
+
+    # How far apart two starts of one incident, published under two ids, may be.
+    SAME_INCIDENT_HOURS = 6
+
+    def _same_incident(self, item: IncidentItem, key: str) -> tuple[str | None, str | None]:
+        """The archived incident this new id is another name for, and why.
+
+        A page that changes platform (OpenAI: Statuspage to incident.io) republishes old
+        incidents under new ids. An alias recorded earlier decides; otherwise the same
+        source, the same title and starts within a few hours make the same incident.
+        """
+        row = self.db.execute("SELECT incident_id FROM incident_aliases WHERE alias_id = ?", [key]).fetchone()
+        if row:
+            return row[0], None
+        if not item.started_at:
+            return None, None
+        row = self.db.execute(
+            """SELECT id, native_id, started_at FROM incidents
+               WHERE source = ? AND id != ? AND lower(trim(title)) = lower(trim(?))
+                 AND abs(julianday(started_at) - julianday(?)) * 24 <= ?
+               ORDER BY abs(julianday(started_at) - julianday(?))""",
+            [item.source, key, item.title, item.started_at, self.SAME_INCIDENT_HOURS, item.started_at],
+        )
+        for incident_id, native_id, started_at in row:
+            if id_shape(native_id) != id_shape(item.native_id):
+                return incident_id, f"same title, ids of two platforms, started {started_at} vs {item.started_at}"
+        return None, None
 
     def _save_update(self, incident_id: str, update, seen_at: str) -> int:
         """Add or correct one update; returns 1 when it is new to the archive."""

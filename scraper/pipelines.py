@@ -65,5 +65,6 @@ class ArchivePipeline:
             self.writer.mark_backfilled(spider.source.id, self.seen_at)
         outcome = "ok" if not errors else "failed"
         error_text = "; ".join(errors[:20]) + (f"; and {len(errors) - 20} more" if len(errors) > 20 else "")
+        counts["notes"] = "; ".join(dict.fromkeys(spider.notes)) or None
         self.writer.finish_run(self.run_id, outcome, error_text or None, counts)
         self.db.close()

@@ -1,9 +1,11 @@
 """One spider per source kind; the sources file names the kind."""
 
 from scraper.spiders.gcp import GcpSpider
+from scraper.spiders.incidentio import IncidentioSpider
 from scraper.spiders.statuspage import StatuspageSpider
 
 SPIDERS_BY_KIND = {
     "statuspage": StatuspageSpider,
     "gcp": GcpSpider,
+    "incidentio": IncidentioSpider,
 }

@@ -85,6 +85,8 @@ class SourceSpider(scrapy.Spider):
         self.known_complete = set(known_complete or ())
         self.backfilled = backfilled
         self.errors: list[str] = []
+        # What went differently but did not fail (a fallback endpoint used, say).
+        self.notes: list[str] = []
         self.skipped = 0
         # Set by a spider that walked its source's whole history to the end.
         self.history_complete = False

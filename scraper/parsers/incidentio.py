@@ -1,0 +1,210 @@
+"""incident.io status pages (status.openai.com since 2025): the native JSON.
+
+``/proxy/<host>`` answers ``{"summary": {...}}``: components and the ``structure`` that
+groups them. ``/proxy/<host>/incidents`` answers ``{"incidents": [...]}``, each with its
+``updates`` (``to_status``, ``message_string``), ``affected_components`` and
+``component_impacts``: per-component ``start_at``/``end_at`` windows, which become rows
+of their own. The same summary is embedded in every page's HTML (Next.js
+``self.__next_f.push`` chunks), which :func:`summary_from_html` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from archive.times import to_utc_iso
+from scraper.items import ComponentImpactItem, ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
+from scraper.parsers import ParseError, expect, load_json
+from scraper.parsers.windows import apply_stated_window
+
+# incident.io's component states, worst first, onto the archive's impact scale.
+IMPACT_BY_COMPONENT_STATUS = {
+    "full_outage": "critical",
+    "partial_outage": "major",
+    "degraded_performance": "minor",
+    "operational": "none",
+}
+RESOLVED_STATUSES = {"resolved", "postmortem", "maintenance_complete", "completed"}
+NEXT_CHUNK = re.compile(r"self\.__next_f\.push\((\[.*?\])\)</script>", re.S)
+
+
+def _time(value, source, what):
+    try:
+        return to_utc_iso(value)
+    except ValueError:
+        raise ParseError(source, f"{what} is not a time: {value!r}") from None
+
+
+def _defined(value):
+    """incident.io's pages write absent values as the string ``$undefined``."""
+    return None if value == "$undefined" else value
+
+
+def summary_from_html(html: bytes | str, source: str) -> dict:
+    """The ``summary`` object embedded in an incident.io page's HTML."""
+    if isinstance(html, bytes):
+        html = html.decode("utf-8", errors="replace")
+    payload = ""
+    for chunk in NEXT_CHUNK.findall(html):
+        try:
+            parts = json.loads(chunk)
+        except ValueError:
+            continue
+        if len(parts) > 1 and isinstance(parts[1], str):
+            payload += parts[1]
+    start = payload.find('{"summary":')
+    if start < 0:
+        raise ParseError(source, "page has no embedded incident.io summary")
+    try:
+        data, _ = json.JSONDecoder().raw_decode(payload, start)
+    except ValueError as error:
+        raise ParseError(source, f"embedded summary is not valid JSON ({error})") from None
+    return data
+
+
+def parse_summary(body, source: str):
+    """The page status and its components, with the group each sits in."""
+    data = body if isinstance(body, dict) else load_json(body, source, "summary")
+    summary = expect(expect(data, dict, source, "summary document").get("summary"), dict, source, "summary")
+    groups: dict[str, str] = {}
+    structure = summary.get("structure") if isinstance(summary.get("structure"), dict) else {}
+    for item in structure.get("items") or []:
+        group = _defined(item.get("group")) if isinstance(item, dict) else None
+        if isinstance(group, dict):
+            for member in group.get("components") or []:
+                if isinstance(member, dict) and member.get("component_id"):
+                    groups[member["component_id"]] = group.get("name")
+    components = []
+    for position, raw in enumerate(expect(summary.get("components") or [], list, source, "summary components")):
+        if isinstance(raw, dict) and raw.get("id"):
+            components.append(
+                ComponentItem(
+                    source=source,
+                    native_id=str(raw["id"]),
+                    name=str(raw.get("name") or raw["id"]),
+                    group_name=groups.get(raw["id"]),
+                    description=_defined(raw.get("description")),
+                    position=position,
+                    status="operational",
+                )
+            )
+    affected = {
+        a.get("component_id"): a.get("status")
+        for a in summary.get("affected_components") or []
+        if isinstance(a, dict)
+    }
+    for component in components:
+        component.status = affected.get(component.native_id, "operational")
+    worst = min(
+        (IMPACT_BY_COMPONENT_STATUS.get(s, "none") for s in affected.values()),
+        key=["critical", "major", "minor", "none"].index,
+        default="none",
+    )
+    ongoing = summary.get("ongoing_incidents") or []
+    status = SourceStatusItem(
+        source=source,
+        indicator=worst,
+        description=f"{len(ongoing)} ongoing incident(s)" if ongoing else "All systems operational",
+        page_name=summary.get("name"),
+    )
+    return status, components
+
+
+def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
+    expect(raw, dict, source, "incident")
+    native_id = raw.get("id")
+    if not isinstance(native_id, str) or not native_id:
+        raise ParseError(source, "incident has no id")
+    where = f"incident {native_id}"
+    title = raw.get("name")
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError(source, f"{where} has no name")
+    status = raw.get("status")
+    updates = []
+    for raw_update in expect(raw.get("updates") or [], list, source, f"{where} updates"):
+        expect(raw_update, dict, source, f"{where} update")
+        if not raw_update.get("id"):
+            raise ParseError(source, f"{where} has an update without id")
+        updates.append(
+            UpdateItem(
+                native_id=str(raw_update["id"]),
+                status=raw_update.get("to_status"),
+                body=raw_update.get("message_string"),
+                posted_at=_time(raw_update.get("published_at"), source, f"{where} update time"),
+            )
+        )
+    updates.sort(key=lambda u: (u.posted_at or "", u.native_id))
+    impacts = []
+    for raw_impact in expect(raw.get("component_impacts") or [], list, source, f"{where} component_impacts"):
+        if isinstance(raw_impact, dict) and raw_impact.get("component_id"):
+            impacts.append(
+                ComponentImpactItem(
+                    component_native_id=str(raw_impact["component_id"]),
+                    status=raw_impact.get("status"),
+                    start_at=_time(raw_impact.get("start_at"), source, f"{where} impact start_at"),
+                    end_at=_time(raw_impact.get("end_at"), source, f"{where} impact end_at"),
+                )
+            )
+    affected = [
+        a for a in raw.get("affected_components") or [] if isinstance(a, dict) and a.get("component_id")
+    ]
+    components = [
+        ComponentItem(source=source, native_id=str(a["component_id"]), name=str(a.get("name") or a["component_id"]))
+        for a in affected
+    ]
+    published = _time(raw.get("published_at"), source, f"{where} published_at")
+    starts = [i.start_at for i in impacts if i.start_at]
+    if starts:
+        started_at, basis = min(starts), "page"
+    else:
+        started_at, basis = published or (updates[0].posted_at if updates else None), "posted"
+    resolved_at = None
+    if status in RESOLVED_STATUSES:
+        ends = [i.end_at for i in impacts]
+        if ends and all(ends):
+            resolved_at = max(ends)
+        else:
+            resolved_posts = [u.posted_at for u in updates if u.status in RESOLVED_STATUSES and u.posted_at]
+            resolved_at = min(resolved_posts) if resolved_posts else (updates[-1].posted_at if updates else None)
+    states = [i.status for i in impacts] + [a.get("status") for a in affected]
+    if status and "maintenance" in status:
+        impact = "maintenance"
+    else:
+        impact = min(
+            (IMPACT_BY_COMPONENT_STATUS.get(s, "none") for s in states if s),
+            key=["critical", "major", "minor", "none"].index,
+            default="none",
+        )
+    worst_raw = next((s for s in IMPACT_BY_COMPONENT_STATUS if s in states), None)
+    incident = IncidentItem(
+        source=source,
+        native_id=native_id,
+        title=title.strip(),
+        impact=impact,
+        impact_raw=raw.get("current_worst_impact") or worst_raw,
+        status=status,
+        started_at=started_at,
+        started_at_basis=basis,
+        resolved_at=resolved_at,
+        created_at=published,
+        updated_at=updates[-1].posted_at if updates else published,
+        url=f"{base_url.rstrip('/')}/incidents/{native_id}",
+        updates=updates,
+        components=components,
+        component_impacts=impacts,
+    )
+    apply_stated_window(incident)
+    return incident
+
+
+def parse_incidents(body, source: str, base_url: str):
+    """``{"incidents": [...]}``; returns ``(incidents, problems)``."""
+    data = expect(load_json(body, source, "incidents"), dict, source, "incidents document")
+    incidents, problems = [], []
+    for raw in expect(data.get("incidents", []), list, source, "incidents"):
+        try:
+            incidents.append(parse_incident_record(raw, source, base_url))
+        except ParseError as error:
+            problems.append(error)
+    return incidents, problems
