@@ -136,7 +136,7 @@ def _impacts_regions_aliases(db: sqlite_utils.Database) -> None:
     )
     db["incident_regions"].create_index(["region"])
     db["incident_aliases"].create(
-        {"alias_id": str, "incident_id": str, "reason": str, "linked_at": str},
+        {"alias_id": str, "incident_id": str, "reason": str, "linked_at": str, "content_hash": str},
         pk="alias_id",
         foreign_keys=[("incident_id", "incidents", "id")],
     )

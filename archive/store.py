@@ -131,11 +131,10 @@ class ArchiveWriter:
         key = incident_key(item.source, item.native_id)
         digest = content_hash(item)
         existing = self._row("incidents", key)
-        alias_reason = None
         if existing is None:
-            canonical, alias_reason = self._same_incident(item, key)
+            canonical, reason = self._same_incident(item, key)
             if canonical:
-                key, existing = canonical, self._row("incidents", canonical)
+                return self._save_republished(item, key, canonical, reason, digest, seen_at)
         if existing is not None and existing["content_hash"] == digest:
             if item.fresh and existing["last_seen_at"] != seen_at:
                 with self.db.atomic():
@@ -145,7 +144,7 @@ class ArchiveWriter:
         record = {
             "id": key,
             "source": item.source,
-            "native_id": existing["native_id"] if existing else item.native_id,
+            "native_id": item.native_id,
             "title": item.title,
             "impact": item.impact,
             "impact_raw": item.impact_raw,
@@ -156,55 +155,79 @@ class ArchiveWriter:
             "duration_s": seconds_between(item.started_at, item.resolved_at),
             "created_at": item.created_at,
             "updated_at": item.updated_at,
-            "url": existing["url"] if existing and existing["url"] else item.url,
+            "url": item.url,
             "first_seen_at": existing["first_seen_at"] if existing else seen_at,
             "last_seen_at": seen_at,
             "content_hash": digest,
         }
         with self.db.atomic():
-            if alias_reason:
-                self.db["incident_aliases"].insert(
-                    {"alias_id": incident_key(item.source, item.native_id), "incident_id": key,
-                     "reason": alias_reason, "linked_at": seen_at},
-                    ignore=True,
-                )
             if existing is None:
                 self.db["incidents"].insert(record)
             else:
                 self.db["incidents"].update(key, record)
             updates_new = sum(self._save_update(key, update, seen_at) for update in item.updates)
-            for component in item.components:
-                self._save_component(component, full=False)
-                self.db["incident_components"].insert(
-                    {"incident_id": key, "component_id": incident_key(component.source, component.native_id)},
-                    ignore=True,
-                )
-            for impact in item.component_impacts:
-                component_id = incident_key(item.source, impact.component_native_id)
-                if self._row("components", component_id) is None:
-                    self.db["components"].insert(
-                        {"id": component_id, "source": item.source, "native_id": impact.component_native_id,
-                         "name": impact.component_native_id}
-                    )
-                self.db["component_impacts"].upsert(
-                    {
-                        "id": f"{key}:{impact.component_native_id}:{impact.start_at}",
-                        "incident_id": key,
-                        "component_id": component_id,
-                        "status": impact.status,
-                        "start_at": impact.start_at,
-                        "end_at": impact.end_at,
-                        "duration_s": seconds_between(impact.start_at, impact.end_at),
-                    },
-                    pk="id",
-                )
-                self.db["incident_components"].insert({"incident_id": key, "component_id": component_id}, ignore=True)
-            for region in item.regions:
-                self.db["incident_regions"].upsert(
-                    {"incident_id": key, "region": region.native_id, "region_name": region.name},
-                    pk=("incident_id", "region"),
-                )
+            self._save_links(key, item)
         return ("new" if existing is None else "updated"), updates_new
+
+    def _save_links(self, key: str, item: IncidentItem) -> None:
+        """Components, component impact windows and regions of an incident (never removed)."""
+        for component in item.components:
+            self._save_component(component, full=False)
+            self.db["incident_components"].insert(
+                {"incident_id": key, "component_id": incident_key(component.source, component.native_id)},
+                ignore=True,
+            )
+        for impact in item.component_impacts:
+            component_id = incident_key(item.source, impact.component_native_id)
+            if self._row("components", component_id) is None:
+                self.db["components"].insert(
+                    {"id": component_id, "source": item.source, "native_id": impact.component_native_id,
+                     "name": impact.component_native_id}
+                )
+            self.db["component_impacts"].upsert(
+                {
+                    "id": f"{key}:{impact.component_native_id}:{impact.start_at}",
+                    "incident_id": key,
+                    "component_id": component_id,
+                    "status": impact.status,
+                    "start_at": impact.start_at,
+                    "end_at": impact.end_at,
+                    "duration_s": seconds_between(impact.start_at, impact.end_at),
+                },
+                pk="id",
+            )
+            self.db["incident_components"].insert({"incident_id": key, "component_id": component_id}, ignore=True)
+        for region in item.regions:
+            self.db["incident_regions"].upsert(
+                {"incident_id": key, "region": region.native_id, "region_name": region.name},
+                pk=("incident_id", "region"),
+            )
+
+    def _save_republished(
+        self, item: IncidentItem, alias_id: str, incident_id: str, reason: str | None, digest: str, seen_at: str
+    ) -> tuple[str, int]:
+        """An incident the archive holds under another id: keep the archived row as it is,
+        add what the republished copy has that the archive lacks."""
+        alias = self.db.execute(
+            "SELECT content_hash FROM incident_aliases WHERE alias_id = ?", [alias_id]
+        ).fetchone()
+        if alias and alias[0] == digest:
+            return "unchanged", 0
+        with self.db.atomic():
+            if alias is None:
+                self.db["incident_aliases"].insert(
+                    {"alias_id": alias_id, "incident_id": incident_id, "reason": reason, "linked_at": seen_at}
+                )
+            self.db["incident_aliases"].update(alias_id, {"content_hash": digest})
+            posted = {r[0] for r in self.db.execute(
+                "SELECT posted_at FROM incident_updates WHERE incident_id = ?", [incident_id])}
+            updates_new = sum(
+                self._save_update(incident_id, update, seen_at)
+                for update in item.updates
+                if update.posted_at not in posted
+            )
+            self._save_links(incident_id, item)
+        return "updated", updates_new
 
     # How far apart two starts of one incident, published under two ids, may be.
     SAME_INCIDENT_HOURS = 6

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from scraper.synthetic import SiteSpec, SyntheticStatuspage
 
+# The project's own recorded responses (see recorded/README.md).
+RECORDED = Path(__file__).resolve().parents[1] / "recorded"
+
 
 @dataclass
 class DemoSite:

@@ -3,7 +3,8 @@
 It serves a folder of recorded bodies exactly as a status page would: the spiders
 crawl it over real HTTP, so the same code path runs as in production. The folder maps
 URLs to files: ``/api/v2/summary.json`` is ``api/v2/summary.json``; a query string
-follows an ``@``, so ``/history?page=2`` is ``history@page=2``.
+follows an ``@``, so ``/history?page=2`` is ``history@page=2``; a path that is also a
+folder (``/proxy/host`` beside ``/proxy/host/incidents``) is that folder's ``_index``.
 
 Like Statuspage, it answers with an ``ETag`` and ``Cache-Control: max-age=0,
 must-revalidate``, and a matching ``If-None-Match`` gets ``304 Not Modified``, so
@@ -21,6 +22,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 
+FOLDER_INDEX = "_index"
+
+
 @dataclass
 class LoggedRequest:
     method: str
@@ -35,6 +39,26 @@ def path_for(url_path: str, query: str = "") -> str:
     if relative.endswith("/"):
         relative += "index.html"
     return f"{relative}@{query}" if query else relative
+
+
+def write_response(root: Path, url: str, body: bytes | str) -> Path:
+    """Record ``body`` as the response for ``url`` (path and query) under ``root``."""
+    root = Path(root)
+    path, _, query = url.partition("?")
+    file = root / path_for(path, query)
+    # A path that is also a folder keeps its own body in the folder, as _index.
+    for parent in reversed(file.relative_to(root).parents[:-1]):
+        folder = root / parent
+        if folder.is_file():
+            content = folder.read_bytes()
+            folder.unlink()
+            folder.mkdir()
+            (folder / FOLDER_INDEX).write_bytes(content)
+    if file.is_dir():
+        file = file / FOLDER_INDEX
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
+    return file
 
 
 def sniff_content_type(body: bytes) -> str:
@@ -54,6 +78,8 @@ class ReplayHandler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (the name http.server asks for)
         split = urlsplit(self.path)
         file = self.server.root / path_for(split.path, split.query)
+        if file.is_dir():
+            file = file / FOLDER_INDEX
         root = self.server.root.resolve()
         if not file.resolve().is_relative_to(root) or not file.is_file():
             return self._answer(404, b"not recorded\n", "text/plain")

@@ -16,7 +16,7 @@ from pathlib import Path
 from dateutil import tz
 
 from archive.times import parse_time
-from scraper.replay import path_for
+from scraper.replay import write_response
 
 MONTHS_PER_HISTORY_PAGE = 3
 NEWEST_INCIDENTS = 50
@@ -98,10 +98,6 @@ class StatuspageSite:
 
     def write(self, root: Path) -> Path:
         """Write every response under ``root`` in the layout the replay server reads."""
-        root = Path(root)
         for url, body in self.responses().items():
-            path, _, query = url.partition("?")
-            file = root / path_for(path, query)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(json.dumps(body, indent=1), encoding="utf-8")
-        return root
+            write_response(root, url, json.dumps(body, indent=1))
+        return Path(root)
