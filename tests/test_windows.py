@@ -39,3 +39,15 @@ def test_no_window_in_ordinary_text():
     assert find_window("We are investigating reports of errors from 3 regions.", "2024-01-01T00:00:00Z") is None
     assert find_window("This incident has been resolved.", "2024-01-01T00:00:00Z") is None
     assert find_window(None, None) is None
+
+
+def test_a_stated_start_without_an_end():
+    from scraper.parsers.windows import find_start
+
+    # Azure's banner during CNF4-N_0, and AWS's first post of a 2026 event.
+    start = find_start("Impact Statement: Starting at 18:44 UTC on 26 Dec 2024, you have been identified",
+                       "2024-12-26T21:00:00Z")
+    assert (start.start, start.end) == ("2024-12-26T18:44:00Z", None)
+    start = find_start("Starting at 2:12 PM PDT, we began experiencing increased API error rates",
+                       "2026-09-03T21:49:58Z")
+    assert start.start == "2026-09-03T21:12:00Z"

@@ -34,6 +34,8 @@ WINDOW = re.compile(
     rf"\b(?:between|from)\s+(?P<start>{ENDPOINT})\s*(?:and|to|until|through|-|–|—)\s*(?P<end>{ENDPOINT})",
     re.IGNORECASE,
 )
+# Only a start: "Starting at 18:44 UTC on 26 Dec 2024", "Starting at 2:12 PM PDT".
+START = re.compile(rf"\b(?:starting|beginning|began)\s+(?:at|on|from)\s+(?P<start>{ENDPOINT})", re.IGNORECASE)
 # A date stated before the window ("On August 16, 2024 from 11:38 AM to 1:16 PM PT").
 LEADING_DATE = re.compile(rf"\bon\s+(?:[A-Z][a-z]+day,?\s+)?({DATE})", re.IGNORECASE)
 
@@ -41,7 +43,7 @@ LEADING_DATE = re.compile(rf"\bon\s+(?:[A-Z][a-z]+day,?\s+)?({DATE})", re.IGNORE
 @dataclass(frozen=True)
 class Window:
     start: str
-    end: str
+    end: str | None
     text: str
 
 
@@ -108,15 +110,36 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
     return Window(begin.strftime(ISO_FORMAT), finish.strftime(ISO_FORMAT), match.group(0))
 
 
+def find_start(text: str | None, posted_at: str | None) -> Window | None:
+    """A stated start with no end ("Starting at 18:44 UTC on 26 Dec 2024"), or None."""
+    if not text:
+        return None
+    match = START.search(text)
+    if not match:
+        return None
+    parts = _parts(match.group("start"))
+    posted = parse_time(posted_at) if posted_at else datetime.now(timezone.utc)
+    zone = ZONE_ABBREVIATIONS.get((parts["zone"] or "UTC").upper(), timezone.utc)
+    try:
+        begin = _resolve(parts, parts["zone"] or "UTC", posted.astimezone(zone))
+    except (ValueError, OverflowError):
+        return None
+    if begin > posted:
+        begin = begin.replace(year=begin.year - 1) if parts["date"] and not parts["year"] else begin - timedelta(days=1)
+    return Window(begin.strftime(ISO_FORMAT), None, match.group(0))
+
+
 def apply_stated_window(item) -> None:
     """Where an incident's start is only a post time, take the window its updates state.
 
     The newest update that states a window wins (a final review replaces a preliminary
-    one). ``started_at_basis`` records which it is.
+    one); failing a window, a stated start ("Starting at 18:44 UTC"). ``started_at_basis``
+    records which it is.
     """
     if item.started_at_basis == "page":
         return
-    for update in sorted(item.updates, key=lambda u: u.posted_at or "", reverse=True):
+    updates = sorted(item.updates, key=lambda u: u.posted_at or "", reverse=True)
+    for update in updates:
         window = find_window(update.body, update.posted_at)
         if window is None:
             continue
@@ -126,3 +149,8 @@ def apply_stated_window(item) -> None:
             if item.status in ("resolved", "postmortem", "completed", None) or item.resolved_at:
                 item.resolved_at = window.end
         return
+    for update in updates:
+        start = find_start(update.body, update.posted_at)
+        if start and (item.started_at is None or start.start <= item.started_at):
+            item.started_at, item.started_at_basis = start.start, "window"
+            return

@@ -1,5 +1,6 @@
 """One spider per source kind; the sources file names the kind."""
 
+from scraper.spiders.aws import AwsSpider
 from scraper.spiders.gcp import GcpSpider
 from scraper.spiders.incidentio import IncidentioSpider
 from scraper.spiders.statuspage import StatuspageSpider
@@ -8,4 +9,5 @@ SPIDERS_BY_KIND = {
     "statuspage": StatuspageSpider,
     "gcp": GcpSpider,
     "incidentio": IncidentioSpider,
+    "aws": AwsSpider,
 }
