@@ -1,6 +1,7 @@
 """One spider per source kind; the sources file names the kind."""
 
 from scraper.spiders.aws import AwsSpider
+from scraper.spiders.azure import AzureSpider
 from scraper.spiders.gcp import GcpSpider
 from scraper.spiders.incidentio import IncidentioSpider
 from scraper.spiders.statuspage import StatuspageSpider
@@ -10,4 +11,5 @@ SPIDERS_BY_KIND = {
     "gcp": GcpSpider,
     "incidentio": IncidentioSpider,
     "aws": AwsSpider,
+    "azure": AzureSpider,
 }
