@@ -121,6 +121,7 @@ def demo(db_path, port, no_serve):
                     f'kind = "{site.kind}"',
                     f'name = "{site.name}"',
                     f'url = "{server.base_url}/{site.folder}"',
+                    *(f'{key} = "{value}"' for key, value in site.options.items()),
                     "",
                 ]
             sources_file = folder / "sources.toml"

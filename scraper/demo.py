@@ -1,10 +1,15 @@
-"""The demo's recorded sites: seeded status pages in the real formats, for ``make demo``."""
+"""The demo's recorded sites, for ``make demo``: OpenAI on incident.io and Azure from
+the project's own recordings (see recorded/README.md), and two seeded synthetic
+Statuspage sites for volume."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from scraper.azure_site import Review, write_azure_site
+from scraper.incidentio_site import IncidentioSite
 from scraper.synthetic import SiteSpec, SyntheticStatuspage
 
 # The project's own recorded responses (see recorded/README.md).
@@ -17,12 +22,13 @@ class DemoSite:
     kind: str
     name: str
     folder: str
+    options: dict
 
 
-DEMO_SITES = [
-    (DemoSite("acme-ai", "statuspage", "Acme AI", "acme-ai"), SiteSpec("Acme AI", incidents=120, seed=7)),
+SYNTHETIC = [
+    (DemoSite("acme-ai", "statuspage", "Acme AI", "acme-ai", {}), SiteSpec("Acme AI", incidents=120, seed=7)),
     (
-        DemoSite("nimbus-cloud", "statuspage", "Nimbus Cloud", "nimbus-cloud"),
+        DemoSite("nimbus-cloud", "statuspage", "Nimbus Cloud", "nimbus-cloud", {}),
         SiteSpec(
             "Nimbus Cloud",
             incidents=90,
@@ -35,8 +41,21 @@ DEMO_SITES = [
 ]
 
 
+def azure_reviews() -> list[Review]:
+    data = json.loads((RECORDED / "azure-reviews.json").read_text(encoding="utf-8"))
+    return [Review(**review) for review in data["reviews"]]
+
+
 def write_demo_sites(root: Path) -> list[DemoSite]:
     """Write every demo site under ``root`` (one folder each); returns their descriptions."""
-    for site, spec in DEMO_SITES:
-        SyntheticStatuspage(spec).site().write(Path(root) / site.folder)
-    return [site for site, _ in DEMO_SITES]
+    root = Path(root)
+    sites = [
+        DemoSite("openai", "incidentio", "OpenAI", "openai", {"proxy_host": "status.openai.com"}),
+        DemoSite("azure", "azure", "Microsoft Azure", "azure", {}),
+    ]
+    IncidentioSite.from_file(RECORDED / "openai-incidentio.json").write(root / "openai")
+    write_azure_site(root / "azure", azure_reviews())
+    for site, spec in SYNTHETIC:
+        SyntheticStatuspage(spec).site().write(root / site.folder)
+        sites.append(site)
+    return sites

@@ -3,7 +3,7 @@
 From a native ``summary`` and native incidents this writes ``/proxy/<host>`` (the
 summary), ``/proxy/<host>/incidents`` (the recent listing), one
 ``/proxy/<host>/incidents?start_at=…&end_at=…`` per calendar month from the newest
-incident back past the oldest, and the Statuspage-compatible ``/api/v2/summary.json``
+incident back to ``since``, and the Statuspage-compatible ``/api/v2/summary.json``
 and ``/api/v2/incidents.json`` (which lack components and ``started_at``).
 """
 
@@ -15,23 +15,23 @@ from urllib.parse import urlencode
 
 from archive.times import ISO_FORMAT, parse_time
 from scraper.replay import write_response
-from scraper.spiders.incidentio import month_windows
+from scraper.spiders.incidentio import DEFAULT_SINCE, month_windows
 
 LISTING_SIZE = 25
-EMPTY_MONTHS_AFTER_OLDEST = 6
 COMPAT_IMPACT = {"full_outage": "critical", "partial_outage": "major", "degraded_performance": "minor"}
 
 
 class IncidentioSite:
-    def __init__(self, host: str, summary: dict, incidents: list[dict]):
+    def __init__(self, host: str, summary: dict, incidents: list[dict], listing_size: int = LISTING_SIZE):
         self.host = host
+        self.listing_size = listing_size
         self.summary = summary
         self.incidents = sorted(incidents, key=lambda i: i["published_at"], reverse=True)
 
     @classmethod
-    def from_file(cls, path: Path, host: str = "status.openai.com") -> IncidentioSite:
+    def from_file(cls, path: Path, host: str = "status.openai.com", **kwargs) -> IncidentioSite:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(host, data["summary"], data["incidents"])
+        return cls(host, data["summary"], data["incidents"], **kwargs)
 
     def compat_incident(self, incident: dict) -> dict:
         """The Statuspage-compatible view incident.io serves at ``/api/v2``."""
@@ -59,7 +59,7 @@ class IncidentioSite:
         proxy = f"/proxy/{self.host}"
         responses = {
             proxy: {"summary": self.summary},
-            f"{proxy}/incidents": {"incidents": self.incidents[:LISTING_SIZE]},
+            f"{proxy}/incidents": {"incidents": self.incidents[: self.listing_size]},
             "/api/v2/summary.json": {
                 "page": {"id": self.summary["id"], "name": self.summary["name"]},
                 "components": [
@@ -68,19 +68,16 @@ class IncidentioSite:
                 ],
                 "status": {"indicator": "none", "description": "All Systems Operational"},
             },
-            "/api/v2/incidents.json": {"incidents": [self.compat_incident(i) for i in self.incidents[:LISTING_SIZE]]},
+            "/api/v2/incidents.json": {"incidents": [self.compat_incident(i) for i in self.incidents[: self.listing_size]]},
         }
         if self.incidents:
-            oldest = parse_time(self.incidents[-1]["published_at"])
-            empty = 0
+            since = parse_time(DEFAULT_SINCE)
             for start, end in month_windows(parse_time(self.incidents[0]["published_at"])):
                 inside = [i for i in self.incidents if start <= parse_time(i["published_at"]) < end]
                 query = urlencode({"start_at": start.strftime(ISO_FORMAT), "end_at": end.strftime(ISO_FORMAT)})
                 responses[f"{proxy}/incidents?{query}"] = {"incidents": inside}
-                if end <= oldest:
-                    empty += 1
-                    if empty >= EMPTY_MONTHS_AFTER_OLDEST:
-                        break
+                if start <= since:
+                    break
         return responses
 
     def write(self, root: Path) -> Path:

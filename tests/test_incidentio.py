@@ -123,3 +123,17 @@ def test_native_endpoints_failing_fall_back_to_statuspage_compatible_api(tmp_pat
     # The compatible API has no started_at: the first post, or a window its text states.
     assert row["started_at_basis"] in ("posted", "window") and row["impact"] == "critical"
     assert db["components"].count == 5
+
+
+def test_backfill_walks_month_windows_past_gaps(tmp_path):
+    # The listing holds only the newest incident; the rest, 15 and 21 months older, come
+    # from the month windows, each asked for once, back to January 2020.
+    site = IncidentioSite.from_file(RECORDED / "openai-incidentio.json", listing_size=1)
+    with serving(site.write(tmp_path / "site")) as server:
+        result = crawl_as(tmp_path, "incidentio", server, proxy_host="status.openai.com")
+        windows = [r.path for r in server.log if "start_at=" in r.path]
+    assert result.returncode == 0 and "4 new" in result.stdout
+    assert len(windows) == len(set(windows)) == 81  # 2026-09 back to 2020-01
+    assert windows[-1].endswith("start_at=2020-01-01T00%3A00%3A00Z&end_at=2020-02-01T00%3A00%3A00Z")
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    assert db["sources"].get("openai")["backfilled_at"] is not None

@@ -13,9 +13,11 @@ def write(tmp_path, text):
     return path
 
 
-def test_shipped_defaults_cover_openai_and_its_peers():
+def test_shipped_defaults_cover_openai_its_providers_and_peers():
     sources = {s.id: s for s in load_sources()}
-    assert {"openai", "anthropic", "github", "cloudflare"} <= set(sources)
+    kinds = {source_id: s.kind for source_id, s in sources.items()}
+    assert kinds == {"openai": "incidentio", "azure": "azure", "aws": "aws", "gcp": "gcp",
+                     "cloudflare": "statuspage", "anthropic": "statuspage", "github": "statuspage"}
     assert sources["github"].url == "https://www.githubstatus.com"
     assert sources["anthropic"].url == "https://status.claude.com"
 

@@ -15,6 +15,10 @@ from scraper.parsers import statuspage as compat
 from scraper.spiders.base import SourceSpider, describe_failure
 
 
+# incident.io status pages began in 2021; OpenAI's migrated history reaches back to 2021.
+DEFAULT_SINCE = "2020-01-01"
+
+
 def month_windows(newest: datetime):
     """Calendar months, newest first, from the month of ``newest`` back: (start, end) pairs."""
     year, month = newest.year, newest.month
@@ -41,9 +45,10 @@ class IncidentioSpider(SourceSpider):
         super().__init__(*args, **kwargs)
         options = self.source.options
         self.proxy_host = options.get("proxy_host") or urlparse(self.source.url).hostname
-        self.since = parse_time(options.get("since", "2015-01-01"))
-        self.empty_months = options.get("empty_months", 6)
+        self.since = parse_time(options.get("since", DEFAULT_SINCE))
+        self.empty_months = options.get("empty_months")
         self.seen: set[str] = set()
+        self.oldest_seen: str | None = None
 
     def proxy(self, path: str = "") -> str:
         return self.url(f"/proxy/{self.proxy_host}{path}")
@@ -128,7 +133,8 @@ class IncidentioSpider(SourceSpider):
         wanted = [i for i in incidents if i.native_id not in self.known_complete]
         yield from self.emit(incidents, problems, response)
         empty_in_a_row = 0 if incidents else empty_in_a_row + 1
-        if start <= self.since or empty_in_a_row >= self.empty_months:
+        past_oldest = self.oldest_seen is None or start.strftime(ISO_FORMAT) <= self.oldest_seen
+        if start <= self.since or (past_oldest and self.empty_months and empty_in_a_row >= self.empty_months):
             self.history_complete = True
             return
         if self.backfilled and not wanted:
@@ -142,5 +148,7 @@ class IncidentioSpider(SourceSpider):
             if incident.native_id in self.seen:
                 continue
             self.seen.add(incident.native_id)
+            if incident.created_at and (self.oldest_seen is None or incident.created_at < self.oldest_seen):
+                self.oldest_seen = incident.created_at
             incident.fresh = self.is_fresh(response)
             yield incident
