@@ -40,6 +40,17 @@ def incident_key(source: str, native_id: str) -> str:
     return f"{source}:{native_id}"
 
 
+# Updates read from a feed (``/history.atom``) carry ids of our making with this prefix;
+# the JSON copy of the same update, when it arrives, takes their place.
+FEED_UPDATE_PREFIX = "atom-"
+
+
+def same_text(a: str | None, b: str | None) -> bool:
+    """Two renderings of one update's text (markup and spacing aside)."""
+    normalise = lambda text: " ".join((text or "").split())[:80].lower()  # noqa: E731
+    return bool(a and b) and normalise(a) == normalise(b)
+
+
 def id_shape(native_id: str) -> tuple[int, bool, bool]:
     """Length and letter case of an id: tells one platform's ids from another's."""
     return len(native_id), any(c.islower() for c in native_id), any(c.isupper() for c in native_id)
@@ -219,13 +230,7 @@ class ArchiveWriter:
                     {"alias_id": alias_id, "incident_id": incident_id, "reason": reason, "linked_at": seen_at}
                 )
             self.db["incident_aliases"].update(alias_id, {"content_hash": digest})
-            posted = {r[0] for r in self.db.execute(
-                "SELECT posted_at FROM incident_updates WHERE incident_id = ?", [incident_id])}
-            updates_new = sum(
-                self._save_update(incident_id, update, seen_at)
-                for update in item.updates
-                if update.posted_at not in posted
-            )
+            updates_new = sum(self._save_update(incident_id, update, seen_at) for update in item.updates)
             self._save_links(incident_id, item)
         return "updated", updates_new
 
@@ -257,23 +262,43 @@ class ArchiveWriter:
         return None, None
 
     def _save_update(self, incident_id: str, update, seen_at: str) -> int:
-        """Add or correct one update; returns 1 when it is new to the archive."""
+        """Add or correct one update; returns 1 when it is new to the archive.
+
+        The same update reached through another format (the Atom feed's copy of a JSON
+        update, a republished copy under a new id) is recognised by its minute and its
+        text and corrected in place, not stored twice.
+        """
         key = f"{incident_id}:{update.native_id}"
         record = {
-            "id": key,
             "incident_id": incident_id,
             "native_id": update.native_id,
             "status": update.status,
             "body": update.body,
             "posted_at": update.posted_at,
         }
-        existing = self._row("incident_updates", key)
+        existing = self._row("incident_updates", key) or self._same_update(incident_id, update)
         if existing is None:
-            self.db["incident_updates"].insert(record | {"first_seen_at": seen_at})
+            self.db["incident_updates"].insert(record | {"id": key, "first_seen_at": seen_at})
             return 1
+        if existing["native_id"] != update.native_id and not existing["native_id"].startswith(FEED_UPDATE_PREFIX):
+            return 0  # another platform's copy of an update the archive has: keep the archived one
         if any(existing[k] != v for k, v in record.items()):
-            self.db["incident_updates"].update(key, record)
+            self.db["incident_updates"].update(existing["id"], record)
         return 0
+
+    def _same_update(self, incident_id: str, update) -> dict | None:
+        if not update.posted_at:
+            return None
+        cursor = self.db.execute(
+            "SELECT * FROM incident_updates WHERE incident_id = ? AND substr(posted_at, 1, 16) = ?",
+            [incident_id, update.posted_at[:16]],
+        )
+        columns = [d[0] for d in cursor.description]
+        for row in cursor:
+            candidate = dict(zip(columns, row))
+            if same_text(candidate["body"], update.body) or candidate["posted_at"] == update.posted_at:
+                return candidate
+        return None
 
     def complete_native_ids(self, source: str) -> set[str]:
         """Native ids of this source's incidents that are archived and finished.

@@ -9,17 +9,19 @@ serves. It is fed generated incidents (:mod:`scraper.synthetic`) or real recorde
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 from dateutil import tz
 
-from archive.times import parse_time
+from archive.times import parse_time, to_utc_iso
 from scraper.replay import write_response
 
 MONTHS_PER_HISTORY_PAGE = 3
 NEWEST_INCIDENTS = 50
+ATOM_ENTRIES = 25
 
 
 class StatuspageSite:
@@ -96,8 +98,38 @@ class StatuspageSite:
             responses[f"/api/v2/incidents/{incident['id']}.json"] = {"page": self.page, "incident": incident}
         return responses
 
+    def history_atom(self) -> str:
+        """``/history.atom``: the 25 newest incidents, updates as HTML paragraphs."""
+        entries = []
+        for incident in self.incidents[:ATOM_ENTRIES]:
+            paragraphs = []
+            for update in incident["incident_updates"]:
+                moment = parse_time(update["display_at"] or update["created_at"])
+                paragraphs.append(
+                    f"<p><small>{moment.strftime('%b')} <var data-var='date'>{moment.day}</var>, "
+                    f"<var data-var='time'>{moment.strftime('%H:%M')}</var> UTC</small><br>"
+                    f"<strong>{html.escape(update['status'].title())}</strong> - {html.escape(update['body'])}</p>"
+                )
+            entries.append(
+                f"""  <entry>
+    <id>tag:status.example,2005:Incident/{incident['id']}</id>
+    <published>{to_utc_iso(incident['created_at'])}</published>
+    <updated>{to_utc_iso(incident['updated_at'])}</updated>
+    <link rel="alternate" type="text/html" href="{self.page.get('url', '')}/incidents/{incident['id']}"/>
+    <title>{html.escape(incident['name'])}</title>
+    <content type="html">{html.escape(''.join(paragraphs))}</content>
+  </entry>"""
+            )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<feed xml:lang="en-US" xmlns="http://www.w3.org/2005/Atom">\n'
+            f"  <title>{html.escape(self.page['name'])} Status - Incident History</title>\n"
+            + "\n".join(entries)
+            + "\n</feed>\n"
+        )
+
     def write(self, root: Path) -> Path:
         """Write every response under ``root`` in the layout the replay server reads."""
         for url, body in self.responses().items():
             write_response(root, url, json.dumps(body, indent=1))
+        write_response(root, "/history.atom", self.history_atom())
         return Path(root)

@@ -133,3 +133,18 @@ def test_only_named_sources_are_crawled(tmp_path, statuspage_site):
     assert result.returncode == 0 and result.stdout.count("\n") == 1
     unknown = run_cli("crawl", "nope", "--db", str(tmp_path / "a.db"), "--sources", str(sources))
     assert unknown.returncode != 0 and "unknown source(s): nope" in unknown.stderr
+
+
+def test_incidents_json_broken_falls_back_to_the_atom_feed(tmp_path, statuspage_site):
+    (statuspage_site.root_dir / "api" / "v2" / "incidents.json").write_text("<html>maintenance</html>")
+    result = crawl(tmp_path, statuspage_site)
+    assert result.returncode == 0, result.stdout
+    # The history walk still fetches every incident it lacks, with full detail.
+    assert "80 new" in result.stdout
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    run = next(db["crawl_runs"].rows)
+    assert "incidents.json failed" in run["notes"] and "used /history.atom" in run["notes"]
+    newest = statuspage_site.site.incidents[0]
+    row = db["incidents"].get(f"acme:{newest['id']}")
+    assert row["title"] == newest["name"]
+    assert db["incident_updates"].count_where("incident_id = ?", [row["id"]]) == len(newest["incident_updates"])

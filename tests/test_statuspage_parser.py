@@ -148,3 +148,39 @@ def test_history_page_entries_and_the_empty_end():
     [entry] = parse_history_page(json.dumps(page), "openai")
     assert (entry.code, entry.impact) == ("6bwlxnvdncnm", "critical")
     assert parse_history_page(json.dumps({"months": [{"incidents": []}]}), "openai") == []
+
+
+def test_every_real_history_atom_parses(realdata):
+    from scraper.parsers.statuspage import parse_history_atom
+
+    files = sorted((realdata / "github").glob("github-status-history.atom.*.xml"))
+    assert len(files) == 3
+    for file in files:
+        incidents = parse_history_atom(file.read_bytes(), "github", GITHUB)
+        assert len(incidents) == 25
+        assert all(i.updates and i.started_at.endswith("Z") for i in incidents)
+    latest = parse_history_atom(files[1].read_bytes(), "github", GITHUB)
+    marketing = latest[0]
+    assert (marketing.native_id, marketing.title) == ("5hjghvwvqztc", "Disruption with some GitHub services")
+    # "between 15:57 UTC and 16:39 UTC" in the resolved update.
+    assert (marketing.started_at, marketing.resolved_at, marketing.started_at_basis) == (
+        "2024-12-20T15:57:00Z", "2024-12-20T16:39:00Z", "window")
+    assert [u.status for u in marketing.updates] == ["investigating", "update", "update", "resolved"]
+
+
+def test_atom_and_json_agree_on_2022_incidents(realdata):
+    """The same incidents seen through /history.atom and /api/v2/incidents/<code>.json."""
+    from scraper.parsers.statuspage import parse_history_atom
+
+    atom = parse_history_atom((realdata / "github" / "github-status-history.atom.2022-06-12.xml").read_bytes(),
+                              "github", GITHUB)
+    compared = 0
+    for incident in atom:
+        path = realdata / "github" / "incidents-2022" / f"{incident.native_id}.json"
+        if not path.exists():
+            continue
+        full = parse_incident(path.read_bytes(), "github", GITHUB)
+        assert incident.title == full.title
+        assert [u.posted_at[:16] for u in incident.updates] == [u.posted_at[:16] for u in full.updates]
+        compared += 1
+    assert compared >= 20

@@ -7,9 +7,13 @@ with scheduled maintenance told apart by its statuses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from archive.times import to_utc_iso
+import feedparser
+from bs4 import BeautifulSoup
+
+from archive.times import parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
 from scraper.parsers import ParseError, expect, load_json
 from scraper.parsers.windows import apply_stated_window
@@ -196,3 +200,72 @@ def parse_history_page(body, source: str) -> list[HistoryEntry]:
             if isinstance(raw, dict) and isinstance(raw.get("code"), str) and raw["code"]:
                 entries.append(HistoryEntry(code=raw["code"], name=raw.get("name"), impact=raw.get("impact")))
     return entries
+
+
+ATOM_INCIDENT_LINK = re.compile(r"/incidents/([a-z0-9]+)")
+
+
+def _atom_updates(content_html: str, year: int, source: str, native_id: str) -> list[UpdateItem]:
+    """The updates inside one ``/history.atom`` entry: ``<p><small>Dec 20, 16:44 UTC</small>
+    <br><strong>Resolved</strong> - text</p>``, newest first, dates without a year."""
+    updates = []
+    for number, paragraph in enumerate(BeautifulSoup(content_html, "html.parser").find_all("p")):
+        stamp = paragraph.find("small")
+        label = paragraph.find("strong")
+        if stamp is None or label is None:
+            continue
+        when = stamp.get_text(" ", strip=True)
+        body = paragraph.get_text(" ", strip=True)
+        body = body.split(f"{label.get_text(strip=True)} -", 1)[-1].strip()
+        try:
+            posted = parse_time(f"{when} {year}")
+        except ValueError:
+            raise ParseError(source, f"incident {native_id} update time is not a time: {when!r}") from None
+        updates.append(
+            UpdateItem(
+                native_id=f"atom-{posted.strftime('%Y%m%dT%H%M')}-{number}",
+                status=label.get_text(strip=True).lower(),
+                body=body,
+                posted_at=to_utc_iso(posted),
+            )
+        )
+    return updates
+
+
+def parse_history_atom(body, source: str, base_url: str) -> list[IncidentItem]:
+    """``/history.atom``: the 25 newest incidents with their updates, but no impact and no
+    components. A fallback for pages whose JSON API is unavailable."""
+    feed = feedparser.parse(body)
+    if feed.bozo and not feed.entries:
+        raise ParseError(source, f"history.atom is not an Atom feed ({feed.get('bozo_exception')})")
+    incidents = []
+    for entry in feed.entries:
+        found = ATOM_INCIDENT_LINK.search(entry.get("link", ""))
+        if not found or not entry.get("title"):
+            continue
+        native_id = found.group(1)
+        updated = parse_time(entry.get("updated") or entry.get("published"))
+        updates = _atom_updates(entry.get("content", [{}])[0].get("value", ""), updated.year, source, native_id)
+        for update in updates:  # "Dec 30" in an entry updated in January is last year's
+            if update.posted_at > to_utc_iso(updated) and updated.month == 1:
+                update.posted_at = to_utc_iso(parse_time(update.posted_at).replace(year=updated.year - 1))
+        updates.sort(key=lambda u: u.posted_at)
+        status = updates[-1].status if updates else None
+        incident = IncidentItem(
+            source=source,
+            native_id=native_id,
+            title=entry["title"].strip(),
+            impact="none",
+            impact_raw=None,
+            status=status,
+            started_at=updates[0].posted_at if updates else to_utc_iso(entry.get("published")),
+            started_at_basis="posted",
+            resolved_at=next((u.posted_at for u in updates if u.status in RESOLVED_STATUSES), None),
+            created_at=to_utc_iso(entry.get("published")),
+            updated_at=to_utc_iso(updated),
+            url=f"{base_url.rstrip('/')}/incidents/{native_id}",
+            updates=updates,
+        )
+        apply_stated_window(incident)
+        incidents.append(incident)
+    return incidents

@@ -6,7 +6,7 @@ import scrapy
 
 from scraper.parsers import ParseError
 from scraper.parsers import statuspage as parse
-from scraper.spiders.base import SourceSpider
+from scraper.spiders.base import SourceSpider, describe_failure
 
 JSON_HEADERS = {"Accept": "application/json"}
 
@@ -27,7 +27,7 @@ class StatuspageSpider(SourceSpider):
     async def start(self):
         yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_summary, errback=self.on_error)
         yield scrapy.Request(
-            self.url("/api/v2/incidents.json"), callback=self.parse_incidents, errback=self.on_error
+            self.url("/api/v2/incidents.json"), callback=self.parse_incidents, errback=self.incidents_failed
         )
 
     def parse_summary(self, response):
@@ -43,8 +43,8 @@ class StatuspageSpider(SourceSpider):
         try:
             incidents, problems = parse.parse_incident_list(response.body, self.source.id, self.source.url)
         except ParseError as error:
-            self.report(error)
-            incidents, problems = [], []
+            yield from self.fall_back_to_atom(error.reason)
+            return
         for problem in problems:
             self.report(problem)
         listed = set()
@@ -54,6 +54,27 @@ class StatuspageSpider(SourceSpider):
             yield incident
         if self.source.options.get("history", True):
             yield self.history_request(1, listed)
+
+    def incidents_failed(self, failure):
+        yield from self.fall_back_to_atom(describe_failure(failure))
+
+    def fall_back_to_atom(self, reason: str):
+        """The JSON API failed: the Atom feed still has the 25 newest incidents and their
+        updates (no impact or components). The history walk goes on without them."""
+        self.notes.append(f"incidents.json failed ({reason}); used /history.atom")
+        yield scrapy.Request(self.url("/history.atom"), callback=self.parse_atom, errback=self.on_error)
+        if self.source.options.get("history", True):
+            yield self.history_request(1, set())
+
+    def parse_atom(self, response):
+        try:
+            incidents = parse.parse_history_atom(response.body, self.source.id, self.source.url)
+        except ParseError as error:
+            self.report(error)
+            return
+        for incident in incidents:
+            incident.fresh = self.is_fresh(response)
+            yield incident
 
     def history_request(self, page: int, listed: set[str]) -> scrapy.Request:
         return scrapy.Request(
