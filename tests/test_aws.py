@@ -105,3 +105,20 @@ def test_aws_crawled_end_to_end(tmp_path):
     ec2 = db["incidents"].get("aws:us-east-1:AWS_EC2_OPERATIONAL_ISSUE_A1B2C")
     assert (ec2["impact"], ec2["status"], ec2["started_at"]) == ("major", "investigating", "2024-12-26T19:00:00Z")
     assert db.execute("SELECT region FROM incident_regions ORDER BY region").fetchall() == [("us-east-1",), ("us-west-2",)]
+
+
+def test_every_real_rss_sample(realdata):
+    from scraper.parsers.aws import parse_rss
+
+    old = parse_rss((realdata / "aws" / "aws_rss_sample_2021-12-20.xml").read_bytes(), "aws", BASE)
+    new = parse_rss((realdata / "aws" / "aws_all_rss_sample_2026-04-16.xml").read_bytes(), "aws", BASE)
+    assert len(old) == len(new) == 2
+    # The guid's "<service>_<epoch>" is the legacy data.json's id for the same event.
+    gov = old[0]
+    assert gov.native_id == "internetconnectivity-us-gov-west-1_1639599392"
+    assert (gov.title, gov.status, gov.impact_raw) == ("Internet Connectivity", "resolved", "service is operating normally")
+    assert (gov.started_at, gov.resolved_at) == ("2021-12-15T15:14:00Z", "2021-12-15T15:59:00Z")  # 7:14-7:59 AM PST
+    bahrain, s3 = new
+    assert (bahrain.status, bahrain.impact, [r.native_id for r in bahrain.regions]) == (
+        "investigating", "major", ["me-south-1"])
+    assert (s3.title, s3.status, s3.impact) == ("Recovery underway", "resolved", "minor")

@@ -1,5 +1,5 @@
-"""AWS Health Dashboard: ``/public/currentevents``, its history events, and the legacy
-``status.aws.amazon.com/data.json``.
+"""AWS Health Dashboard: ``/public/currentevents``, its history events, the legacy
+``status.aws.amazon.com/data.json`` and the RSS feed.
 
 The current events are JSON served as UTF-16 with a byte-order mark. An event names its
 region and service in its ARN (``arn:aws:health:us-west-2::event/MULTIPLE_SERVICES/…``);
@@ -15,6 +15,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
+import feedparser
 from bs4 import BeautifulSoup
 
 from archive.times import ISO_FORMAT, ZONE_ABBREVIATIONS, parse_time, to_utc_iso
@@ -207,3 +208,60 @@ def parse_legacy(body, source: str, base_url: str):
         except ParseError as error:
             problems.append(error)
     return incidents, problems
+
+
+# The RSS title's prefix says how the service stands: the impact and whether it is over.
+RSS_PREFIXES = {
+    "service is operating normally": ("minor", "resolved"),  # an event that is over
+    "resolved": ("minor", "resolved"),
+    "informational message": ("minor", "investigating"),
+    "performance issues": ("minor", "investigating"),
+    "service degradation": ("major", "investigating"),
+    "service impact": ("major", "investigating"),
+    "service disruption": ("critical", "investigating"),
+}
+
+
+def parse_rss(body, source: str, base_url: str) -> list[IncidentItem]:
+    """The Service Health Dashboard RSS: one item per post, its guid ``#<service>_<epoch>``."""
+    feed = feedparser.parse(body)
+    if feed.bozo and not feed.entries:
+        raise ParseError(source, f"RSS is not a feed ({feed.get('bozo_exception')})")
+    incidents = []
+    for entry in feed.entries:
+        guid = entry.get("id") or ""
+        native_id = guid.rsplit("#", 1)[-1]
+        title = entry.get("title") or ""
+        if not native_id or not title:
+            continue
+        impact, status = "major", "investigating"
+        prefixes = []
+        while ":" in title and title.split(":", 1)[0].strip().lower() in RSS_PREFIXES:
+            prefix, title = title.split(":", 1)
+            prefixes.append(prefix.strip().lower())
+        for prefix in prefixes:  # "Resolved: Informational message: …" is resolved
+            impact = RSS_PREFIXES[prefix][0] if prefix != "resolved" else impact
+            status = "resolved" if "resolved" in (prefix, RSS_PREFIXES[prefix][1]) else status
+        title = STATUS_PREFIX.sub("", title).strip()
+        posted_at = to_utc_iso(entry.get("published")) if entry.get("published") else None
+        service = native_id.rsplit("_", 1)[0]
+        region = LEGACY_REGION.search(service)
+        incident = IncidentItem(
+            source=source,
+            native_id=native_id,
+            title=title,
+            impact=impact if prefixes else "major",
+            impact_raw=": ".join(prefixes) or None,
+            status=status,
+            started_at=posted_at,
+            started_at_basis="posted",
+            resolved_at=posted_at if status == "resolved" else None,
+            created_at=posted_at,
+            url=entry.get("link") or base_url,
+            updates=[UpdateItem(native_id=native_id, status=status, body=entry.get("summary"), posted_at=posted_at)],
+            components=[ComponentItem(source=source, native_id=service, name=service)],
+            regions=[RegionItem(native_id=region.group(1), name=region.group(1))] if region else [],
+        )
+        apply_stated_window(incident)
+        incidents.append(incident)
+    return incidents
