@@ -8,6 +8,7 @@ input is :class:`ParseError`, which names the source and says what was wrong.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 
 class ParseError(ValueError):
@@ -35,3 +36,38 @@ def expect(value, kind: type | tuple[type, ...], source: str, what: str):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise ParseError(source, f"{what} should be {names}, got {type(value).__name__}")
     return value
+
+
+def time_field(value, source: str, what: str) -> str | None:
+    """A time in the archive's format, or a ParseError naming the field."""
+    from archive.times import to_utc_iso
+
+    try:
+        return to_utc_iso(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ParseError(source, f"{what} is not a time: {value!r}") from None
+
+
+def id_and_title(raw, source: str, title_key: str) -> tuple[str, str, str]:
+    """An incident record's id and title, both required; and how to name it in errors."""
+    expect(raw, dict, source, "incident")
+    native_id = raw.get("id")
+    if not isinstance(native_id, str) or not native_id:
+        raise ParseError(source, "incident has no id")
+    where = f"incident {native_id}"
+    title = raw.get(title_key)
+    if not isinstance(title, str) or not title.strip():
+        raise ParseError(source, f"{where} has no {title_key}")
+    return native_id, title.strip(), where
+
+
+def each_record(records, parse_one: Callable, source: str, *args):
+    """Parse every record; returns ``(parsed, problems)``: a malformed record is reported
+    as a ParseError and its well-formed neighbours are kept."""
+    parsed, problems = [], []
+    for raw in records:
+        try:
+            parsed.append(parse_one(raw, source, *args))
+        except ParseError as error:
+            problems.append(error)
+    return parsed, problems

@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import ISO_FORMAT, ZONE_ABBREVIATIONS, parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import ParseError, expect
+from scraper.parsers import ParseError, each_record, expect
 from scraper.parsers.windows import MONTH, TIME, ZONE, apply_stated_window
 
 IMPACT_BY_CODE = {0: "none", 1: "minor", 2: "major", 3: "critical"}
@@ -133,15 +133,8 @@ def parse_events(body, source: str, base_url: str):
         raw_events = [e for value in data.values() if isinstance(value, list) for e in value]
     else:
         raw_events = expect(data, list, source, "events")
-    incidents, problems = {}, []
-    for raw in raw_events:
-        try:
-            incident = parse_event(raw, source, base_url)
-        except ParseError as error:
-            problems.append(error)
-            continue
-        incidents[incident.native_id] = incident
-    return list(incidents.values()), problems
+    incidents, problems = each_record(raw_events, parse_event, source, base_url)
+    return list({incident.native_id: incident for incident in incidents}.values()), problems
 
 
 LEGACY_REGION = re.compile(r"-((?:[a-z]{2}-)?(?:gov-)?[a-z]+-[a-z]+-\d)$")
@@ -201,13 +194,7 @@ def parse_legacy_entry(raw, source: str, base_url: str) -> IncidentItem:
 def parse_legacy(body, source: str, base_url: str):
     """The legacy ``data.json`` (``{"archive": [...], "current": [...]}``)."""
     data = expect(decode(body, source), dict, source, "data.json")
-    incidents, problems = [], []
-    for raw in (data.get("archive") or []) + (data.get("current") or []):
-        try:
-            incidents.append(parse_legacy_entry(raw, source, base_url))
-        except ParseError as error:
-            problems.append(error)
-    return incidents, problems
+    return each_record((data.get("archive") or []) + (data.get("current") or []), parse_legacy_entry, source, base_url)
 
 
 # The RSS title's prefix says how the service stands: the impact and whether it is over.

@@ -7,9 +7,8 @@ update, the ``affected_locations``.
 
 from __future__ import annotations
 
-from archive.times import to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import ParseError, expect, load_json
+from scraper.parsers import each_record, expect, id_and_title, load_json, time_field
 
 
 def map_impact(status_impact: str | None, severity: str | None) -> str:
@@ -21,13 +20,6 @@ def map_impact(status_impact: str | None, severity: str | None) -> str:
     return "none"
 
 
-def _time(value, source, what):
-    try:
-        return to_utc_iso(value)
-    except ValueError:
-        raise ParseError(source, f"{what} is not a time: {value!r}") from None
-
-
 def _regions(locations) -> list[RegionItem]:
     return [
         RegionItem(native_id=str(loc["id"]), name=str(loc.get("title") or loc["id"]))
@@ -37,18 +29,11 @@ def _regions(locations) -> list[RegionItem]:
 
 
 def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
-    expect(raw, dict, source, "incident")
-    native_id = raw.get("id")
-    if not isinstance(native_id, str) or not native_id:
-        raise ParseError(source, "incident has no id")
-    where = f"incident {native_id}"
-    title = raw.get("external_desc")
-    if not isinstance(title, str) or not title.strip():
-        raise ParseError(source, f"{where} has no external_desc")
+    native_id, title, where = id_and_title(raw, source, "external_desc")
     updates, regions = [], {}
     for raw_update in expect(raw.get("updates") or [], list, source, f"{where} updates"):
         expect(raw_update, dict, source, f"{where} update")
-        posted_at = _time(raw_update.get("when") or raw_update.get("created"), source, f"{where} update time")
+        posted_at = time_field(raw_update.get("when") or raw_update.get("created"), source, f"{where} update time")
         updates.append(
             UpdateItem(
                 native_id=posted_at or str(len(updates)),
@@ -68,20 +53,20 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
         for p in raw.get("affected_products") or []
         if isinstance(p, dict) and p.get("id")
     ]
-    end = _time(raw.get("end"), source, f"{where} end")
+    end = time_field(raw.get("end"), source, f"{where} end")
     status_impact, severity = raw.get("status_impact"), raw.get("severity")
     return IncidentItem(
         source=source,
         native_id=native_id,
-        title=title.strip(),
+        title=title,
         impact=map_impact(status_impact, severity),
         impact_raw="/".join(str(v) for v in (status_impact, severity) if v) or None,
         status="resolved" if end else "investigating",
-        started_at=_time(raw.get("begin"), source, f"{where} begin"),
+        started_at=time_field(raw.get("begin"), source, f"{where} begin"),
         started_at_basis="page",
         resolved_at=end,
-        created_at=_time(raw.get("created"), source, f"{where} created"),
-        updated_at=_time(raw.get("modified"), source, f"{where} modified"),
+        created_at=time_field(raw.get("created"), source, f"{where} created"),
+        updated_at=time_field(raw.get("modified"), source, f"{where} modified"),
         url=f"{base_url.rstrip('/')}/{raw.get('uri') or 'incidents/' + native_id}",
         updates=updates,
         components=products,
@@ -92,10 +77,4 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
 def parse_incidents(body, source: str, base_url: str):
     """The whole feed; returns ``(incidents, problems)`` with malformed ones reported."""
     data = expect(load_json(body, source, "incidents.json"), list, source, "incidents.json")
-    incidents, problems = [], []
-    for raw in data:
-        try:
-            incidents.append(parse_incident_record(raw, source, base_url))
-        except ParseError as error:
-            problems.append(error)
-    return incidents, problems
+    return each_record(data, parse_incident_record, source, base_url)

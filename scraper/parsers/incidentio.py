@@ -13,9 +13,8 @@ from __future__ import annotations
 import json
 import re
 
-from archive.times import to_utc_iso
 from scraper.items import ComponentImpactItem, ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
-from scraper.parsers import ParseError, expect, load_json
+from scraper.parsers import ParseError, each_record, expect, id_and_title, load_json, time_field
 from scraper.parsers.windows import apply_stated_window
 
 # incident.io's component states, worst first, onto the archive's impact scale.
@@ -27,13 +26,6 @@ IMPACT_BY_COMPONENT_STATUS = {
 }
 RESOLVED_STATUSES = {"resolved", "postmortem", "maintenance_complete", "completed"}
 NEXT_CHUNK = re.compile(r"self\.__next_f\.push\((\[.*?\])\)</script>", re.S)
-
-
-def _time(value, source, what):
-    try:
-        return to_utc_iso(value)
-    except ValueError:
-        raise ParseError(source, f"{what} is not a time: {value!r}") from None
 
 
 def _defined(value):
@@ -112,14 +104,7 @@ def parse_summary(body, source: str):
 
 
 def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
-    expect(raw, dict, source, "incident")
-    native_id = raw.get("id")
-    if not isinstance(native_id, str) or not native_id:
-        raise ParseError(source, "incident has no id")
-    where = f"incident {native_id}"
-    title = raw.get("name")
-    if not isinstance(title, str) or not title.strip():
-        raise ParseError(source, f"{where} has no name")
+    native_id, title, where = id_and_title(raw, source, "name")
     status = raw.get("status")
     updates = []
     for raw_update in expect(raw.get("updates") or [], list, source, f"{where} updates"):
@@ -131,7 +116,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
                 native_id=str(raw_update["id"]),
                 status=raw_update.get("to_status"),
                 body=raw_update.get("message_string"),
-                posted_at=_time(raw_update.get("published_at"), source, f"{where} update time"),
+                posted_at=time_field(raw_update.get("published_at"), source, f"{where} update time"),
             )
         )
     updates.sort(key=lambda u: (u.posted_at or "", u.native_id))
@@ -142,8 +127,8 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
                 ComponentImpactItem(
                     component_native_id=str(raw_impact["component_id"]),
                     status=raw_impact.get("status"),
-                    start_at=_time(raw_impact.get("start_at"), source, f"{where} impact start_at"),
-                    end_at=_time(raw_impact.get("end_at"), source, f"{where} impact end_at"),
+                    start_at=time_field(raw_impact.get("start_at"), source, f"{where} impact start_at"),
+                    end_at=time_field(raw_impact.get("end_at"), source, f"{where} impact end_at"),
                 )
             )
     affected = [
@@ -153,7 +138,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
         ComponentItem(source=source, native_id=str(a["component_id"]), name=str(a.get("name") or a["component_id"]))
         for a in affected
     ]
-    published = _time(raw.get("published_at"), source, f"{where} published_at")
+    published = time_field(raw.get("published_at"), source, f"{where} published_at")
     starts = [i.start_at for i in impacts if i.start_at]
     if starts:
         started_at, basis = min(starts), "page"
@@ -180,7 +165,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     incident = IncidentItem(
         source=source,
         native_id=native_id,
-        title=title.strip(),
+        title=title,
         impact=impact,
         impact_raw=raw.get("current_worst_impact") or worst_raw,
         status=status,
@@ -201,10 +186,4 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
 def parse_incidents(body, source: str, base_url: str):
     """``{"incidents": [...]}``; returns ``(incidents, problems)``."""
     data = expect(load_json(body, source, "incidents"), dict, source, "incidents document")
-    incidents, problems = [], []
-    for raw in expect(data.get("incidents", []), list, source, "incidents"):
-        try:
-            incidents.append(parse_incident_record(raw, source, base_url))
-        except ParseError as error:
-            problems.append(error)
-    return incidents, problems
+    return each_record(expect(data.get("incidents", []), list, source, "incidents"), parse_incident_record, source, base_url)

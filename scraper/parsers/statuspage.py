@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
-from scraper.parsers import ParseError, expect, load_json
+from scraper.parsers import ParseError, each_record, expect, id_and_title, load_json, time_field
 from scraper.parsers.windows import apply_stated_window
 
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
@@ -30,13 +30,6 @@ class HistoryEntry:
     code: str
     name: str | None
     impact: str | None
-
-
-def _time(value, source: str, what: str) -> str | None:
-    try:
-        return to_utc_iso(value)
-    except (ValueError, TypeError):
-        raise ParseError(source, f"{what} is not a time: {value!r}") from None
 
 
 def map_impact(raw: str | None, status: str | None, scheduled: bool = False) -> str:
@@ -74,14 +67,7 @@ def parse_components(raw_components, source: str) -> list[ComponentItem]:
 
 def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     """One incident object (as in ``incidents.json`` or ``incidents/<code>.json``)."""
-    expect(raw, dict, source, "incident")
-    native_id = raw.get("id")
-    if not isinstance(native_id, str) or not native_id:
-        raise ParseError(source, "incident has no id")
-    where = f"incident {native_id}"
-    title = raw.get("name")
-    if not isinstance(title, str) or not title.strip():
-        raise ParseError(source, f"{where} has no name")
+    native_id, title, where = id_and_title(raw, source, "name")
     status = raw.get("status")
     raw_updates = raw.get("incident_updates") or []
     expect(raw_updates, list, source, f"{where} incident_updates")
@@ -97,7 +83,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
                 native_id=str(raw_update["id"]),
                 status=raw_update.get("status"),
                 body=raw_update.get("body"),
-                posted_at=_time(
+                posted_at=time_field(
                     raw_update.get("display_at") or raw_update.get("created_at"),
                     source,
                     f"{where} update time",
@@ -115,12 +101,12 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     known = {c.native_id for c in components}
     components += [c for code, c in affected.items() if code not in known]
 
-    created_at = _time(raw.get("created_at"), source, f"{where} created_at")
+    created_at = time_field(raw.get("created_at"), source, f"{where} created_at")
     if raw.get("started_at"):
-        started_at, basis = _time(raw["started_at"], source, f"{where} started_at"), "page"
+        started_at, basis = time_field(raw["started_at"], source, f"{where} started_at"), "page"
     else:
         started_at, basis = created_at, "posted"
-    resolved_at = _time(raw.get("resolved_at"), source, f"{where} resolved_at")
+    resolved_at = time_field(raw.get("resolved_at"), source, f"{where} resolved_at")
     if resolved_at is None and status in RESOLVED_STATUSES:
         resolved_posts = [u.posted_at for u in updates if u.status in RESOLVED_STATUSES and u.posted_at]
         resolved_at = min(resolved_posts) if resolved_posts else None
@@ -129,7 +115,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     incident = IncidentItem(
         source=source,
         native_id=native_id,
-        title=title.strip(),
+        title=title,
         impact=map_impact(impact_raw, status, scheduled=bool(raw.get("scheduled_for"))),
         impact_raw=impact_raw,
         status=status,
@@ -137,7 +123,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
         started_at_basis=basis,
         resolved_at=resolved_at,
         created_at=created_at,
-        updated_at=_time(raw.get("updated_at"), source, f"{where} updated_at"),
+        updated_at=time_field(raw.get("updated_at"), source, f"{where} updated_at"),
         url=f"{base_url.rstrip('/')}/incidents/{native_id}",
         updates=updates,
         components=components,
@@ -161,14 +147,7 @@ def parse_incident_list(body, source: str, base_url: str, key: str = "incidents"
     in ``problems`` and its well-formed neighbours are still returned.
     """
     data = expect(load_json(body, source, key), dict, source, f"{key} document")
-    raw_incidents = expect(data.get(key, []), list, source, key)
-    incidents, problems = [], []
-    for raw in raw_incidents:
-        try:
-            incidents.append(parse_incident_record(raw, source, base_url))
-        except ParseError as error:
-            problems.append(error)
-    return incidents, problems
+    return each_record(expect(data.get(key, []), list, source, key), parse_incident_record, source, base_url)
 
 
 def parse_summary(body, source: str):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import scrapy
 
-from scraper.parsers import ParseError
 from scraper.parsers import aws as parse
 from scraper.spiders.base import SourceSpider
 
@@ -24,22 +23,15 @@ class AwsSpider(SourceSpider):
             yield scrapy.Request(self.source.options["rss_url"], callback=self.parse_rss, errback=self.on_error)
 
     def parse_events(self, response):
-        yield from self.emit(parse.parse_events, response)
+        yield from self.incidents_from(response, parse.parse_events, self.dashboard)
 
     def parse_legacy(self, response):
-        yield from self.emit(parse.parse_legacy, response)
+        yield from self.incidents_from(response, parse.parse_legacy, self.dashboard)
 
     def parse_rss(self, response):
-        yield from self.emit(lambda *args: (parse.parse_rss(*args), []), response)
+        yield from self.incidents_from(response, parse.parse_rss, self.dashboard)
 
-    def emit(self, parser, response):
-        try:
-            incidents, problems = parser(response.body, self.source.id, self.source.url + "/health/status")
-        except ParseError as error:
-            self.report(error)
-            return
-        for problem in problems:
-            self.report(problem)
-        for incident in incidents:
-            incident.fresh = self.is_fresh(response)
-            yield incident
+    @property
+    def dashboard(self) -> str:
+        """Where a person reads an event: the dashboard page, not the JSON."""
+        return self.url("/health/status")

@@ -18,7 +18,12 @@ class AzureSpider(SourceSpider):
     name = "azure"
 
     async def start(self):
-        yield scrapy.Request(self.url(FEED_PATH), callback=self.parse_feed, errback=self.on_error)
+        # The feed first, then the history: a review (over) must land after the feed's
+        # copy (ongoing) of the same incident, never before it.
+        yield scrapy.Request(self.url(FEED_PATH), callback=self.parse_feed, errback=self.feed_failed)
+
+    def feed_failed(self, failure):
+        self.on_error(failure)
         yield self.history_request(1)
 
     def history_request(self, page: int) -> scrapy.Request:
@@ -30,14 +35,8 @@ class AzureSpider(SourceSpider):
         )
 
     def parse_feed(self, response):
-        try:
-            incidents = parse.parse_feed(response.body, self.source.id, self.source.url)
-        except ParseError as error:
-            self.report(error)
-            return
-        for incident in incidents:
-            incident.fresh = self.is_fresh(response)
-            yield incident
+        yield from self.incidents_from(response, parse.parse_feed, self.source.url)
+        yield self.history_request(1)
 
     def parse_history(self, response, page: int):
         try:
@@ -48,8 +47,6 @@ class AzureSpider(SourceSpider):
         if not incidents:
             self.history_complete = True
             return
-        for incident in incidents:
-            incident.fresh = self.is_fresh(response)
-            yield incident
+        yield from self.accept(incidents, response)
         if not self.backfilled or any(i.native_id not in self.known_complete for i in incidents):
             yield self.history_request(page + 1)

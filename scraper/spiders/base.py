@@ -103,6 +103,28 @@ class SourceSpider(scrapy.Spider):
         self.skipped += 1
         self.errors.append(problem.reason if isinstance(problem, ParseError) else str(problem))
 
+    def incidents_from(self, response, parser, *args):
+        """Run a parser on a response body; report what it could not read, yield the
+        incidents it could, marked with whether the body was fetched afresh.
+
+        ``parser`` returns incidents, or ``(incidents, problems)``.
+        """
+        try:
+            result = parser(response.body, self.source.id, *args)
+        except ParseError as error:
+            self.report(error)
+            return
+        yield from self.accept(result, response)
+
+    def accept(self, result, response):
+        """A parser's result: problems reported, incidents marked fresh or revalidated."""
+        incidents, problems = result if isinstance(result, tuple) else (result, [])
+        for problem in problems:
+            self.report(problem)
+        for incident in incidents:
+            incident.fresh = self.is_fresh(response)
+            yield incident
+
     @staticmethod
     def is_fresh(response) -> bool:
         """False when the body is a cached copy the server confirmed unchanged (304)."""

@@ -92,7 +92,7 @@ class IncidentioSpider(SourceSpider):
         except ParseError as error:
             yield from self.fall_back_incidents(error.reason)
             return
-        yield from self.emit(incidents, problems, response)
+        yield from self.unseen(self.accept((incidents, problems), response))
         newest = max((parse_time(i.created_at) for i in incidents if i.created_at), default=None)
         windows = month_windows(newest or datetime.now(timezone.utc))
         yield self.window_request(windows, empty_in_a_row=0)
@@ -107,12 +107,7 @@ class IncidentioSpider(SourceSpider):
         )
 
     def parse_compat_incidents(self, response):
-        try:
-            incidents, problems = compat.parse_incident_list(response.body, self.source.id, self.source.url)
-        except ParseError as error:
-            self.report(error)
-            return
-        yield from self.emit(incidents, problems, response)
+        yield from self.unseen(self.incidents_from(response, compat.parse_incident_list, self.source.url))
 
     def window_request(self, windows, empty_in_a_row: int):
         start, end = next(windows)
@@ -125,13 +120,10 @@ class IncidentioSpider(SourceSpider):
         )
 
     def parse_window(self, response, windows, start, empty_in_a_row):
-        try:
-            incidents, problems = parse.parse_incidents(response.body, self.source.id, self.source.url)
-        except ParseError as error:
-            self.report(error)
-            return
+        # An unreadable month is reported and walked past: the other months still count.
+        incidents = list(self.incidents_from(response, parse.parse_incidents, self.source.url))
         wanted = [i for i in incidents if i.native_id not in self.known_complete]
-        yield from self.emit(incidents, problems, response)
+        yield from self.unseen(incidents)
         empty_in_a_row = 0 if incidents else empty_in_a_row + 1
         past_oldest = self.oldest_seen is None or start.strftime(ISO_FORMAT) <= self.oldest_seen
         if start <= self.since or (past_oldest and self.empty_months and empty_in_a_row >= self.empty_months):
@@ -141,14 +133,12 @@ class IncidentioSpider(SourceSpider):
             return
         yield self.window_request(windows, empty_in_a_row)
 
-    def emit(self, incidents, problems, response):
-        for problem in problems:
-            self.report(problem)
+    def unseen(self, incidents):
+        """Each incident once per crawl, however many windows list it."""
         for incident in incidents:
             if incident.native_id in self.seen:
                 continue
             self.seen.add(incident.native_id)
             if incident.created_at and (self.oldest_seen is None or incident.created_at < self.oldest_seen):
                 self.oldest_seen = incident.created_at
-            incident.fresh = self.is_fresh(response)
             yield incident

@@ -67,14 +67,7 @@ class StatuspageSpider(SourceSpider):
             yield self.history_request(1, set())
 
     def parse_atom(self, response):
-        try:
-            incidents = parse.parse_history_atom(response.body, self.source.id, self.source.url)
-        except ParseError as error:
-            self.report(error)
-            return
-        for incident in incidents:
-            incident.fresh = self.is_fresh(response)
-            yield incident
+        yield from self.incidents_from(response, parse.parse_history_atom, self.source.url)
 
     def history_request(self, page: int, listed: set[str]) -> scrapy.Request:
         return scrapy.Request(
@@ -103,10 +96,4 @@ class StatuspageSpider(SourceSpider):
             yield self.history_request(page + 1, listed)
 
     def parse_incident(self, response):
-        try:
-            incident = parse.parse_incident(response.body, self.source.id, self.source.url)
-        except ParseError as error:
-            self.report(error)
-            return
-        incident.fresh = self.is_fresh(response)
-        yield incident
+        yield from self.incidents_from(response, lambda *args: [parse.parse_incident(*args)], self.source.url)
