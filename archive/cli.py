@@ -6,6 +6,7 @@ only when every source succeeded, 1 when any failed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,12 @@ def parse_setting(values: tuple[str, ...]) -> dict:
 def format_run(row: dict) -> str:
     """One line per source: what the crawl did, or why it failed."""
     source = f"{row['source']:<12}"
+    if row.get("outcome") == "ok" and row.get("kind") == "news":
+        return (
+            f"{source} ok      {row['articles_new']} new, {row['articles_updated']} updated, "
+            f"{row['articles_unchanged']} unchanged articles ({row['requests']} requests, "
+            f"{row['responses_not_modified']} not modified)"
+        )
     if row.get("outcome") == "ok":
         return (
             f"{source} ok      {row['incidents_new']} new, {row['incidents_updated']} updated, "
@@ -62,14 +69,15 @@ def crawl(source_ids, db_path, sources_file, settings, verbose):
     from scraper.runner import run_crawl
 
     try:
-        sources = select_sources(load_sources(sources_file), list(source_ids))
+        all_sources = load_sources(sources_file)
+        sources = select_sources(all_sources, list(source_ids))
     except SourcesError as error:
         raise click.ClickException(str(error)) from None
     overrides = parse_setting(settings)
     if verbose:
         overrides.setdefault("LOG_LEVEL", "INFO")
     click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
-    rows = run_crawl(sources, db_path, overrides)
+    rows = run_crawl(sources, db_path, overrides, all_sources)
     for row in rows:
         click.echo(format_run(row))
     sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
@@ -106,13 +114,14 @@ def demo(db_path, port, no_serve):
 
     Needs no network: a newcomer sees a populated archive in a minute.
     """
-    from scraper.demo import write_demo_sites
+    from scraper.demo import write_demo_news, write_demo_sites
     from scraper.replay import serving
 
     with tempfile.TemporaryDirectory(prefix="incident-archive-demo-") as folder:
         folder = Path(folder)
         sites = write_demo_sites(folder / "sites")
         with serving(folder / "sites") as server:
+            write_demo_news(folder / "sites", server.base_url)
             lines = ["# Recorded demo sites, served from a local replay server"]
             for site in sites:
                 lines += [
@@ -121,7 +130,7 @@ def demo(db_path, port, no_serve):
                     f'kind = "{site.kind}"',
                     f'name = "{site.name}"',
                     f'url = "{server.base_url}/{site.folder}"',
-                    *(f'{key} = "{value}"' for key, value in site.options.items()),
+                    *(f"{key} = {json.dumps(value)}" for key, value in site.options.items()),
                     "",
                 ]
             sources_file = folder / "sources.toml"

@@ -144,7 +144,50 @@ def _impacts_regions_aliases(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].add_column("notes", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _impacts_regions_aliases]
+def _news(db: sqlite_utils.Database) -> None:
+    """News articles about outages, the feeds that carried them, their links to incidents;
+    and which provider depends on which (from the sources file)."""
+    db["articles"].create(
+        {
+            "id": str,
+            "canonical_url": str,
+            "url": str,
+            "title": str,
+            "normalized_title": str,
+            "published_at": str,
+            "author": str,
+            "outlet": str,
+            "summary": str,
+            "body": str,
+            "extraction": str,
+            "extraction_note": str,
+            "first_seen_at": str,
+            "content_hash": str,
+        },
+        pk="id",
+    )
+    db["articles"].create_index(["canonical_url"], unique=True)
+    db["articles"].create_index(["normalized_title"])
+    db["articles"].create_index(["published_at"])
+    db["article_feeds"].create(
+        {"article_id": str, "source": str, "entry_url": str, "first_seen_at": str},
+        pk=("article_id", "source"),
+        foreign_keys=[("article_id", "articles", "id"), ("source", "sources", "id")],
+    )
+    db["article_incidents"].create(
+        {"article_id": str, "incident_id": str, "score": float, "reason": str, "linked_at": str},
+        pk=("article_id", "incident_id"),
+        foreign_keys=[("article_id", "articles", "id"), ("incident_id", "incidents", "id")],
+    )
+    db["article_incidents"].create_index(["incident_id"])
+    db["articles"].enable_fts(["title", "summary", "body"], create_triggers=True)
+    db["sources"].add_column("depends_on", str)
+    db["sources"].add_column("aliases", str)
+    for column in ("articles_new", "articles_updated", "articles_unchanged"):
+        db["crawl_runs"].add_column(column, int)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _impacts_regions_aliases, _news]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import sqlite_utils
 
 from archive.schema import migrate
 from archive.times import seconds_between, utc_now
-from scraper.items import ComponentItem, IncidentItem, SourceStatusItem
+from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
 
 RESOLVED_STATUSES = ("resolved", "postmortem", "completed")
 
@@ -51,6 +52,12 @@ def same_text(a: str | None, b: str | None) -> bool:
     return bool(a and b) and normalise(a) == normalise(b)
 
 
+def normalize_title(title: str) -> str:
+    """A headline reduced to its words: the same story under two feeds' punctuation."""
+    title = re.split(r"\s+[|–—-]\s+[^|–—-]+$", title.strip())[0]  # " - The Outlet"
+    return " ".join(re.findall(r"\w+", title.lower()))
+
+
 def id_shape(native_id: str) -> tuple[int, bool, bool]:
     """Length and letter case of an id: tells one platform's ids from another's."""
     return len(native_id), any(c.islower() for c in native_id), any(c.isupper() for c in native_id)
@@ -69,13 +76,22 @@ class ArchiveWriter:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def save_source(self, source_id: str, kind: str, name: str, url: str) -> None:
+    def save_source(
+        self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None, aliases: list | None = None
+    ) -> None:
         existing = self._row("sources", source_id)
-        record = {"id": source_id, "kind": kind, "name": name, "url": url}
+        record = {
+            "id": source_id,
+            "kind": kind,
+            "name": name,
+            "url": url,
+            "depends_on": json.dumps(depends_on) if depends_on else None,
+            "aliases": json.dumps(aliases) if aliases else None,
+        }
         if existing is None:
             with self.db.atomic():
                 self.db["sources"].insert(record)
-        elif any(existing[k] != v for k, v in record.items()):
+        elif any(existing.get(k) != v for k, v in record.items()):
             with self.db.atomic():
                 self.db["sources"].update(source_id, record)
 
@@ -299,6 +315,68 @@ class ArchiveWriter:
             if same_text(candidate["body"], update.body) or candidate["posted_at"] == update.posted_at:
                 return candidate
         return None
+
+    def save_article(self, item: ArticleItem, seen_at: str | None = None) -> str:
+        """Store an article once, however many feeds carry it: the same canonical URL, or
+        failing that the same normalized title within three days, is the same article.
+        Returns ``"new"``, ``"updated"`` or ``"unchanged"``."""
+        seen_at = seen_at or utc_now()
+        normalized = normalize_title(item.title)
+        existing = self._first(
+            "SELECT * FROM articles WHERE canonical_url = ?", [item.canonical_url]
+        ) or self._first(
+            """SELECT * FROM articles WHERE normalized_title = ?
+               AND (published_at IS NULL OR ? IS NULL OR abs(julianday(published_at) - julianday(?)) <= 3)""",
+            [normalized, item.published_at, item.published_at],
+        )
+        content = {k: v for k, v in asdict(item).items() if k not in ("source", "fresh")}
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        article_id = existing["id"] if existing else hashlib.sha1(item.canonical_url.encode()).hexdigest()[:16]
+        feed = {"article_id": article_id, "source": item.source, "entry_url": item.url}
+        if existing and (existing["content_hash"] == digest or self._worse_copy(existing, item)):
+            if self._first("SELECT 1 FROM article_feeds WHERE article_id = ? AND source = ?", [article_id, item.source]):
+                return "unchanged"
+            with self.db.atomic():
+                self.db["article_feeds"].insert(feed | {"first_seen_at": seen_at})
+            return "updated"
+        record = {
+            "id": article_id,
+            "canonical_url": item.canonical_url,
+            "url": item.url,
+            "title": item.title,
+            "normalized_title": normalized,
+            "published_at": item.published_at,
+            "author": item.author,
+            "outlet": item.outlet,
+            "summary": item.summary,
+            "body": item.body,
+            "extraction": item.extraction,
+            "extraction_note": item.extraction_note,
+            "first_seen_at": existing["first_seen_at"] if existing else seen_at,
+            "content_hash": digest,
+        }
+        with self.db.atomic():
+            if existing:
+                self.db["articles"].update(article_id, record)
+            else:
+                self.db["articles"].insert(record)
+            self.db["article_feeds"].insert(feed | {"first_seen_at": seen_at}, ignore=True)
+        return "updated" if existing else "new"
+
+    # How much of an article each way of reading it gets, best first.
+    EXTRACTION_RANK = {"jsonld": 0, "opengraph": 1, "markup": 2, "feed": 3}
+
+    @classmethod
+    def _worse_copy(cls, existing: dict, item: ArticleItem) -> bool:
+        """A copy read less fully (a syndicated page's bare markup, a feed entry alone)
+        never replaces an article read more fully; the better copy takes over."""
+        rank = cls.EXTRACTION_RANK
+        return rank.get(item.extraction, 9) > rank.get(existing["extraction"], 9)
+
+    def _first(self, sql: str, params: list) -> dict | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        return dict(zip([d[0] for d in cursor.description], row)) if row else None
 
     def complete_native_ids(self, source: str) -> set[str]:
         """Native ids of this source's incidents that are archived and finished.

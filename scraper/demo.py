@@ -10,6 +10,7 @@ from pathlib import Path
 
 from scraper.azure_site import Review, write_azure_site
 from scraper.incidentio_site import IncidentioSite
+from scraper.news_site import FEEDS, write_news_site
 from scraper.synthetic import SiteSpec, SyntheticStatuspage
 
 # The project's own recorded responses (see recorded/README.md).
@@ -50,12 +51,20 @@ def write_demo_sites(root: Path) -> list[DemoSite]:
     """Write every demo site under ``root`` (one folder each); returns their descriptions."""
     root = Path(root)
     sites = [
-        DemoSite("openai", "incidentio", "OpenAI", "openai", {"proxy_host": "status.openai.com"}),
-        DemoSite("azure", "azure", "Microsoft Azure", "azure", {}),
+        DemoSite("openai", "incidentio", "OpenAI", "openai",
+                 {"proxy_host": "status.openai.com", "aliases": ["ChatGPT", "Sora"], "depends_on": ["azure"]}),
+        DemoSite("azure", "azure", "Microsoft Azure", "azure", {"aliases": ["Azure"]}),
     ]
     IncidentioSite.from_file(RECORDED / "openai-incidentio.json").write(root / "openai")
     write_azure_site(root / "azure", azure_reviews())
     for site, spec in SYNTHETIC:
         SyntheticStatuspage(spec).site().write(root / site.folder)
         sites.append(site)
+    for feed_id, (name, feed) in FEEDS.items():
+        sites.append(DemoSite(f"news-{feed_id}", "news", name, f"news/{feed}", {}))
     return sites
+
+
+def write_demo_news(root: Path, base_url: str) -> None:
+    """The recorded news links to its own pages: written once the server's address is known."""
+    write_news_site(Path(root) / "news", f"{base_url}/news")

@@ -94,3 +94,26 @@ class SourceStatusItem:
     description: str | None
     page_name: str | None = None
     page_time_zone: str | None = None
+
+
+@dataclass
+class ArticleItem:
+    """A news article about an outage, as extracted from its page (or its feed entry).
+
+    ``extraction`` says where the fields came from (``jsonld``, ``opengraph``,
+    ``markup``) or, when the page could not be read, ``feed`` with the reason in
+    ``extraction_note``.
+    """
+
+    source: str
+    url: str
+    canonical_url: str
+    title: str
+    published_at: str | None
+    author: str | None
+    outlet: str | None
+    summary: str | None
+    body: str | None
+    extraction: str
+    extraction_note: str | None = None
+    fresh: bool = True

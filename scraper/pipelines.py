@@ -10,9 +10,17 @@ from scrapy import signals
 
 from archive.store import ArchiveWriter, open_archive
 from archive.times import utc_now
-from scraper.items import ComponentItem, IncidentItem, SourceStatusItem
+from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
 
-COUNTS = ("incidents_new", "incidents_updated", "incidents_unchanged", "updates_new")
+COUNTS = (
+    "incidents_new",
+    "incidents_updated",
+    "incidents_unchanged",
+    "updates_new",
+    "articles_new",
+    "articles_updated",
+    "articles_unchanged",
+)
 
 
 class ArchivePipeline:
@@ -34,7 +42,8 @@ class ArchivePipeline:
         self.seen_at = utc_now()
         self.counts = dict.fromkeys(COUNTS, 0)
         source = spider.source
-        self.writer.save_source(source.id, source.kind, source.name, source.url)
+        self.writer.save_source(source.id, source.kind, source.name, source.url,
+                                source.options.get("depends_on"), source.options.get("aliases"))
         self.run_id = self.writer.start_run(spider.crawl_id, source.id, source.kind)
 
     def spider_error(self, failure, response, spider):
@@ -47,6 +56,8 @@ class ArchivePipeline:
             self.counts[f"incidents_{outcome}"] += 1
             self.counts["updates_new"] += updates_new
             self.stats.inc_value(f"archive/incidents_{outcome}")
+        elif isinstance(item, ArticleItem):
+            self.counts[f"articles_{self.writer.save_article(item, self.seen_at)}"] += 1
         elif isinstance(item, ComponentItem):
             self.writer.save_components([item])
         elif isinstance(item, SourceStatusItem):
@@ -61,7 +72,7 @@ class ArchivePipeline:
         counts["requests"] = stats.get("downloader/request_count", 0)
         counts["responses_not_modified"] = stats.get("httpcache/revalidate", 0)
         errors = list(dict.fromkeys(spider.errors))
-        if spider.history_complete and not errors:
+        if spider.history_complete and not errors and not spider.backfilled:
             self.writer.mark_backfilled(spider.source.id, self.seen_at)
         outcome = "ok" if not errors else "failed"
         error_text = "; ".join(errors[:20]) + (f"; and {len(errors) - 20} more" if len(errors) > 20 else "")

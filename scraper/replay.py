@@ -78,6 +78,8 @@ class ReplayHandler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (the name http.server asks for)
         split = urlsplit(self.path)
         file = self.server.root / path_for(split.path, split.query)
+        if split.query and not file.exists():
+            file = self.server.root / path_for(split.path)  # a query the recording ignores
         if file.is_dir():
             file = file / FOLDER_INDEX
         root = self.server.root.resolve()

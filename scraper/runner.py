@@ -8,6 +8,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from archive.linking import ArticleLinker
 from archive.store import ArchiveWriter, open_archive
 from scraper.sources import Source
 from scraper.spiders import SPIDERS_BY_KIND
@@ -25,7 +26,18 @@ def crawl_settings(db_path: str | Path, overrides: dict | None = None) -> Settin
     return settings
 
 
-def run_crawl(sources: list[Source], db_path: str | Path, overrides: dict | None = None) -> list[dict]:
+def provider_names(sources: list[Source]) -> list[str]:
+    """Every provider's name and aliases: what makes a news item about a tracked provider."""
+    names = []
+    for source in sources:
+        if source.kind != "news":
+            names += [source.name, *source.options.get("aliases", [])]
+    return list(dict.fromkeys(names))
+
+
+def run_crawl(
+    sources: list[Source], db_path: str | Path, overrides: dict | None = None, all_sources: list[Source] | None = None
+) -> list[dict]:
     """Crawl ``sources`` into the archive at ``db_path``; returns their ``crawl_runs`` rows.
 
     Runs the Twisted reactor, so it can be called once per process (the CLI's case).
@@ -35,23 +47,29 @@ def run_crawl(sources: list[Source], db_path: str | Path, overrides: dict | None
     db = open_archive(db_path)
     writer = ArchiveWriter(db)
     plans = []
+    for source in all_sources or sources:
+        writer.save_source(source.id, source.kind, source.name, source.url,
+                           source.options.get("depends_on"), source.options.get("aliases"))
     for source in sources:
-        writer.save_source(source.id, source.kind, source.name, source.url)
         plans.append((source, writer.complete_native_ids(source.id), writer.is_backfilled(source.id)))
     db.close()
 
     process = CrawlerProcess(crawl_settings(db_path, overrides))
+    names = provider_names(all_sources or sources)
     for source, known_complete, backfilled in plans:
+        extra = {"names": names} if source.kind == "news" else {}
         process.crawl(
             SPIDERS_BY_KIND[source.kind],
             source=source,
             crawl_id=crawl_id,
             known_complete=known_complete,
             backfilled=backfilled,
+            **extra,
         )
     process.start()
 
     db = open_archive(db_path)
+    ArticleLinker(db).link_all()
     rows = {row["source"]: row for row in db["crawl_runs"].rows_where("crawl_id = ?", [crawl_id])}
     db.close()
     return [

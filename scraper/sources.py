@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 REQUIRED_FIELDS = ("id", "kind", "name", "url")
+# Fields any source may set: the providers it runs on, and the other names it goes by.
+COMMON_OPTIONS = {"depends_on": list, "aliases": list}
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -79,13 +81,18 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise SourcesError(f"{label}: field 'url': {url!r} is not an http(s) URL")
         options = {k: v for k, v in table.items() if k not in REQUIRED_FIELDS}
-        allowed = kinds[kind].OPTIONS
+        allowed = COMMON_OPTIONS | kinds[kind].OPTIONS
         for option, value in options.items():
             if option not in allowed:
                 raise SourcesError(f"{label}: field '{option}' is not known for kind {kind!r}")
             if not isinstance(value, allowed[option]):
                 raise SourcesError(f"{label}: field '{option}' should be {allowed[option].__name__}")
         sources.append(Source(id=source_id, kind=kind, name=table["name"], url=url, options=options))
+    known = {s.id for s in sources}
+    for source in sources:
+        for upstream in source.options.get("depends_on", []):
+            if upstream not in known:
+                raise SourcesError(f"{path}: source {source.id!r}: field 'depends_on': unknown source {upstream!r}")
     return sources
 
 

@@ -15,9 +15,12 @@ def write(tmp_path, text):
 
 def test_shipped_defaults_cover_openai_its_providers_and_peers():
     sources = {s.id: s for s in load_sources()}
-    kinds = {source_id: s.kind for source_id, s in sources.items()}
+    kinds = {source_id: s.kind for source_id, s in sources.items() if s.kind != "news"}
     assert kinds == {"openai": "incidentio", "azure": "azure", "aws": "aws", "gcp": "gcp",
                      "cloudflare": "statuspage", "anthropic": "statuspage", "github": "statuspage"}
+    assert sum(s.kind == "news" for s in sources.values()) >= 5
+    assert sources["openai"].options["depends_on"][0] == "azure"
+    assert "ChatGPT" in sources["openai"].options["aliases"]
     assert sources["github"].url == "https://www.githubstatus.com"
     assert sources["anthropic"].url == "https://status.claude.com"
 
@@ -38,6 +41,7 @@ def test_four_lines_add_a_source(tmp_path):
         ('id = "X Y"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"', "field 'id': 'X Y' must be lower-case"),
         ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\ncolour = "red"', "field 'colour' is not known for kind 'statuspage'"),
         ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\nhistory = "no"', "field 'history' should be bool"),
+        ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\ndepends_on = ["nowhere"]', "source 'x': field 'depends_on': unknown source 'nowhere'"),
     ],
 )
 def test_mistakes_name_the_file_the_source_and_the_field(tmp_path, table, message):

@@ -4,6 +4,7 @@ from scraper.spiders.aws import AwsSpider
 from scraper.spiders.azure import AzureSpider
 from scraper.spiders.gcp import GcpSpider
 from scraper.spiders.incidentio import IncidentioSpider
+from scraper.spiders.news import NewsSpider
 from scraper.spiders.statuspage import StatuspageSpider
 
 SPIDERS_BY_KIND = {
@@ -12,4 +13,5 @@ SPIDERS_BY_KIND = {
     "incidentio": IncidentioSpider,
     "aws": AwsSpider,
     "azure": AzureSpider,
+    "news": NewsSpider,
 }

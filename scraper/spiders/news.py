@@ -1,0 +1,59 @@
+"""News: one feed per source; the entries about an outage of a tracked provider, and
+each such article's page."""
+
+from __future__ import annotations
+
+import scrapy
+
+from scraper.parsers import ParseError
+from scraper.parsers import news as parse
+from scraper.parsers.articles import extract_article
+from scraper.spiders.base import SourceSpider, describe_failure
+
+
+class NewsSpider(SourceSpider):
+    """``url`` is the feed. ``names`` (providers, products, aliases) are given by the
+    runner from the sources file and the archive's components."""
+
+    name = "news"
+    OPTIONS = {"outlet": str}
+
+    def __init__(self, *args, names: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.names = names or []
+        self.articles_fetched = 0
+
+    async def start(self):
+        yield scrapy.Request(self.source.url, callback=self.parse_feed, errback=self.on_error)
+
+    def parse_feed(self, response):
+        try:
+            entries = parse.parse_feed(response.body, self.source.id)
+        except ParseError as error:
+            self.report(error)
+            return
+        for entry in entries:
+            if not parse.is_about_outage(entry, self.names):
+                continue
+            yield scrapy.Request(
+                entry.url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                cb_kwargs={"entry": entry},
+            )
+
+    def parse_article(self, response, entry):
+        extracted = extract_article(response.body, response.url)
+        item = parse.article_from(entry, self.source.id, extracted, None)
+        item.outlet = item.outlet or self.source.options.get("outlet") or self.source.name
+        item.fresh = self.is_fresh(response)
+        yield item
+
+    def article_failed(self, failure):
+        """A paywalled or broken page: keep what the feed gave, and say why."""
+        entry = failure.request.cb_kwargs["entry"]
+        reason = describe_failure(failure)
+        self.notes.append(f"article kept from the feed only: {reason}")
+        item = parse.article_from(entry, self.source.id, None, reason)
+        item.outlet = self.source.options.get("outlet") or self.source.name
+        yield item
