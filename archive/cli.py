@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import yaml
 
+from archive.lock import ArchiveBusy, exclusive
 from scraper.sources import SourcesError, load_sources, select_sources
 
 DEFAULT_DB = "archive.db"
@@ -64,7 +65,8 @@ def cli():
 @click.option("--sources", "sources_file", type=click.Path(dir_okay=False), help="Sources TOML (default: shipped list).")
 @click.option("--setting", "-s", "settings", multiple=True, help="Scrapy setting override, NAME=VALUE.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's own log.")
-def crawl(source_ids, db_path, sources_file, settings, verbose):
+@click.option("--wait", "wait_seconds", type=float, default=0, help="Wait this long for another crawl to finish.")
+def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     """Crawl every source in the sources file (or only SOURCE_IDS) into the archive."""
     from scraper.runner import run_crawl
 
@@ -76,8 +78,13 @@ def crawl(source_ids, db_path, sources_file, settings, verbose):
     overrides = parse_setting(settings)
     if verbose:
         overrides.setdefault("LOG_LEVEL", "INFO")
-    click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
-    rows = run_crawl(sources, db_path, overrides, all_sources)
+    try:
+        with exclusive(db_path, wait_seconds):
+            click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
+            rows = run_crawl(sources, db_path, overrides, all_sources)
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
     for row in rows:
         click.echo(format_run(row))
     sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)

@@ -52,6 +52,24 @@ def same_text(a: str | None, b: str | None) -> bool:
     return bool(a and b) and normalise(a) == normalise(b)
 
 
+# Fields a page may fail to give in one response (a broken or partial answer): a value
+# the archive already holds is never replaced by nothing.
+KEPT_WHEN_MISSING = ("started_at", "started_at_basis", "created_at", "updated_at", "url", "duration_s")
+
+
+def keep_known_fields(existing: dict, record: dict, item: IncidentItem) -> None:
+    for field in KEPT_WHEN_MISSING:
+        if record[field] is None and existing[field] is not None:
+            record[field] = existing[field]
+    if item.impact_raw is None and existing["impact_raw"] is not None:
+        record["impact"], record["impact_raw"] = existing["impact"], existing["impact_raw"]
+    if record["status"] is None and existing["status"] is not None:
+        record["status"] = existing["status"]
+    if record["resolved_at"] is None and existing["resolved_at"] and record["status"] in RESOLVED_STATUSES:
+        record["resolved_at"] = existing["resolved_at"]
+        record["duration_s"] = existing["duration_s"]
+
+
 def normalize_title(title: str) -> str:
     """A headline reduced to its words: the same story under two feeds' punctuation."""
     title = re.split(r"\s+[|–—-]\s+[^|–—-]+$", title.strip())[0]  # " - The Outlet"
@@ -187,6 +205,8 @@ class ArchiveWriter:
             "last_seen_at": seen_at,
             "content_hash": digest,
         }
+        if existing is not None:
+            keep_known_fields(existing, record, item)
         with self.db.atomic():
             if existing is None:
                 self.db["incidents"].insert(record)
@@ -405,6 +425,15 @@ class ArchiveWriter:
                 {"crawl_id": crawl_id, "source": source, "kind": kind, "started_at": utc_now(), "outcome": "running"}
             )
         return table.last_pk
+
+    def close_interrupted_runs(self) -> int:
+        """Runs still 'running' when a new crawl starts were killed: say so."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE crawl_runs SET outcome = 'interrupted', error = 'the crawl stopped before this source finished' "
+                "WHERE outcome = 'running'"
+            )
+        return cursor.rowcount
 
     def finish_run(self, run_id: int, outcome: str, error: str | None, counts: dict[str, int]) -> None:
         with self.db.atomic():

@@ -46,6 +46,7 @@ def run_crawl(
     crawl_id = uuid.uuid4().hex[:12]
     db = open_archive(db_path)
     writer = ArchiveWriter(db)
+    writer.close_interrupted_runs()
     plans = []
     for source in all_sources or sources:
         writer.save_source(source.id, source.kind, source.name, source.url,

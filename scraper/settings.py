@@ -19,6 +19,15 @@ CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+# Waits between retries: Retry-After when given, else 1 s, 2 s, 4 s ... (see middlewares.py).
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 120.0
+REDIRECT_MAX_TIMES = 5
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scraper.middlewares.BackoffRetryMiddleware": 550,
+}
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
@@ -27,7 +36,7 @@ DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 # If-Modified-Since, so an unchanged page costs a 304 and no parsing surprises.
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
-HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_STORAGE = "scraper.httpcache.TolerantFilesystemCacheStorage"
 HTTPCACHE_GZIP = True
 
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}

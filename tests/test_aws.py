@@ -122,3 +122,11 @@ def test_every_real_rss_sample(realdata):
     assert (bahrain.status, bahrain.impact, [r.native_id for r in bahrain.regions]) == (
         "investigating", "major", ["me-south-1"])
     assert (s3.title, s3.status, s3.impact) == ("Recovery underway", "resolved", "minor")
+
+
+def test_utf16_without_a_bom_is_still_read():
+    event = [{"arn": "arn:aws:health:eu-west-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/X2", "summary": "Slow",
+              "status": "1", "date": "1735239600", "event_log": []}]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        [incident], _ = parse_events(json.dumps(event).encode(encoding), "aws", BASE)
+        assert incident.native_id == "eu-west-1:X2"

@@ -7,8 +7,13 @@ input is :class:`ParseError`, which names the source and says what was wrong.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
+
+# What a parser's own code raises when a body has an unexpected shape it did not check
+# for (a number where text was expected, a list where an object was).
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, UnicodeError, RecursionError)
 
 
 class ParseError(ValueError):
@@ -23,8 +28,9 @@ class ParseError(ValueError):
 def load_json(body: bytes | str, source: str, what: str):
     """Decode a JSON body, turning any decoding failure into a ParseError for ``source``."""
     try:
-        if isinstance(body, bytes):
-            body = body.decode("utf-8-sig")
+        # json.loads on bytes detects UTF-8, UTF-16 and UTF-32, with or without a BOM.
+        if isinstance(body, bytes) and body.startswith(b"\xef\xbb\xbf"):
+            body = body[3:]
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
         raise ParseError(source, f"{what} is not valid JSON ({error})") from None
@@ -61,6 +67,31 @@ def id_and_title(raw, source: str, title_key: str) -> tuple[str, str, str]:
     return native_id, title.strip(), where
 
 
+def shape_error(source: str, error: Exception, what: str = "body") -> ParseError:
+    if isinstance(error, ParseError):
+        return error
+    return ParseError(source, f"{what} has an unexpected shape ({type(error).__name__}: {error})")
+
+
+def parser(function: Callable) -> Callable:
+    """Make a parser's only exception its ParseError, whatever the body holds.
+
+    Parsers check the shapes they rely on and say what was wrong; this is the net under
+    them, so a shape nobody foresaw still names the source instead of crashing the crawl.
+    """
+
+    @functools.wraps(function)
+    def wrapper(body, source: str, *args, **kwargs):
+        try:
+            return function(body, source, *args, **kwargs)
+        except ParseError:
+            raise
+        except SHAPE_ERRORS as error:
+            raise shape_error(source, error) from None
+
+    return wrapper
+
+
 def each_record(records, parse_one: Callable, source: str, *args):
     """Parse every record; returns ``(parsed, problems)``: a malformed record is reported
     as a ParseError and its well-formed neighbours are kept."""
@@ -68,6 +99,6 @@ def each_record(records, parse_one: Callable, source: str, *args):
     for raw in records:
         try:
             parsed.append(parse_one(raw, source, *args))
-        except ParseError as error:
-            problems.append(error)
+        except SHAPE_ERRORS as error:
+            problems.append(shape_error(source, error, "a record"))
     return parsed, problems

@@ -10,8 +10,6 @@ with its updates as HTML ``<div>``s, each starting with a local time.
 
 from __future__ import annotations
 
-import codecs
-import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -20,28 +18,16 @@ from bs4 import BeautifulSoup
 
 from archive.times import ISO_FORMAT, ZONE_ABBREVIATIONS, parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import ParseError, each_record, expect
+from scraper.parsers import ParseError, each_record, expect, load_json, parser
 from scraper.parsers.windows import MONTH, TIME, ZONE, apply_stated_window
 
 IMPACT_BY_CODE = {0: "none", 1: "minor", 2: "major", 3: "critical"}
 STATUS_PREFIX = re.compile(r"^\s*\[(RESOLVED|INFORMATIONAL|UPDATE)\]\s*", re.IGNORECASE)
-BOMS = [(codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")]
 
 
 def decode(body: bytes | str, source: str) -> object:
-    """JSON in whatever encoding AWS served it: decided by the byte-order mark."""
-    if isinstance(body, str):
-        text = body
-    else:
-        encoding = next((enc for bom, enc in BOMS if body.startswith(bom)), "utf-8")
-        try:
-            text = body.decode(encoding)
-        except UnicodeDecodeError as error:
-            raise ParseError(source, f"body is not {encoding} ({error})") from None
-    try:
-        return json.loads(text)
-    except ValueError as error:
-        raise ParseError(source, f"body is not valid JSON ({error})") from None
+    """JSON in whatever encoding AWS served it (UTF-16 with a BOM, or without, or UTF-8)."""
+    return load_json(body, source, "events")
 
 
 def _code(value) -> int | None:
@@ -123,6 +109,7 @@ def parse_event(raw, source: str, base_url: str) -> IncidentItem:
     return incident
 
 
+@parser
 def parse_events(body, source: str, base_url: str):
     """Current or history events: a list of events, or lists of them keyed by service.
 
@@ -191,6 +178,7 @@ def parse_legacy_entry(raw, source: str, base_url: str) -> IncidentItem:
     return incident
 
 
+@parser
 def parse_legacy(body, source: str, base_url: str):
     """The legacy ``data.json`` (``{"archive": [...], "current": [...]}``)."""
     data = expect(decode(body, source), dict, source, "data.json")
@@ -209,6 +197,7 @@ RSS_PREFIXES = {
 }
 
 
+@parser
 def parse_rss(body, source: str, base_url: str) -> list[IncidentItem]:
     """The Service Health Dashboard RSS: one item per post, its guid ``#<service>_<epoch>``."""
     feed = feedparser.parse(body)

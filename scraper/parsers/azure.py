@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import ParseError
+from scraper.parsers import parser, ParseError
 from scraper.parsers.windows import apply_stated_window
 
 TRACKING_ID = re.compile(r"Tracking ID:?\s*([A-Z0-9]{2,6}-[A-Z0-9_]{1,6})", re.IGNORECASE)
@@ -45,6 +45,7 @@ def _text(element) -> str:
     return re.sub(r"[ \t]+", " ", element.get_text("\n", strip=True)).strip() if element else ""
 
 
+@parser
 def parse_history_page(body, source: str, base_url: str) -> list[IncidentItem]:
     """One page of the status-history fragment; an empty list means past the last page."""
     if isinstance(body, bytes):
@@ -52,7 +53,10 @@ def parse_history_page(body, source: str, base_url: str) -> list[IncidentItem]:
     if body.strip() and not body.lstrip().startswith("<"):
         raise ParseError(source, "history page is not HTML")
     incidents = []
-    items = BeautifulSoup(body, "html.parser").select(".incident-history-item")
+    soup = BeautifulSoup(body, "html.parser")
+    items = soup.select(".incident-history-item")
+    if not items and not soup.select(".incident-history"):
+        raise ParseError(source, "history page has neither incidents nor an empty history list: its markup changed")
     for item in items:
         text_all = _text(item)
         found = TRACKING_ID.search(text_all)
@@ -89,6 +93,7 @@ def parse_history_page(body, source: str, base_url: str) -> list[IncidentItem]:
     return incidents
 
 
+@parser
 def parse_feed(body, source: str, base_url: str) -> list[IncidentItem]:
     """The RSS feed of active incidents (feedparser copes with its variants)."""
     feed = feedparser.parse(body)

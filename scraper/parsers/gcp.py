@@ -8,7 +8,7 @@ update, the ``affected_locations``.
 from __future__ import annotations
 
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import each_record, expect, id_and_title, load_json, time_field
+from scraper.parsers import parser, each_record, expect, id_and_title, load_json, time_field
 
 
 def map_impact(status_impact: str | None, severity: str | None) -> str:
@@ -74,6 +74,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     )
 
 
+@parser
 def parse_incidents(body, source: str, base_url: str):
     """The whole feed; returns ``(incidents, problems)`` with malformed ones reported."""
     data = expect(load_json(body, source, "incidents.json"), list, source, "incidents.json")

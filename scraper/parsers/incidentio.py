@@ -14,7 +14,7 @@ import json
 import re
 
 from scraper.items import ComponentImpactItem, ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
-from scraper.parsers import ParseError, each_record, expect, id_and_title, load_json, time_field
+from scraper.parsers import parser, ParseError, each_record, expect, id_and_title, load_json, time_field
 from scraper.parsers.windows import apply_stated_window
 
 # incident.io's component states, worst first, onto the archive's impact scale.
@@ -33,6 +33,7 @@ def _defined(value):
     return None if value == "$undefined" else value
 
 
+@parser
 def summary_from_html(html: bytes | str, source: str) -> dict:
     """The ``summary`` object embedded in an incident.io page's HTML."""
     if isinstance(html, bytes):
@@ -55,6 +56,7 @@ def summary_from_html(html: bytes | str, source: str) -> dict:
     return data
 
 
+@parser
 def parse_summary(body, source: str):
     """The page status and its components, with the group each sits in."""
     data = body if isinstance(body, dict) else load_json(body, source, "summary")
@@ -183,7 +185,10 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     return incident
 
 
+@parser
 def parse_incidents(body, source: str, base_url: str):
     """``{"incidents": [...]}``; returns ``(incidents, problems)``."""
     data = expect(load_json(body, source, "incidents"), dict, source, "incidents document")
-    return each_record(expect(data.get("incidents", []), list, source, "incidents"), parse_incident_record, source, base_url)
+    if "incidents" not in data:
+        raise ParseError(source, "incidents document has no 'incidents' key")
+    return each_record(expect(data["incidents"], list, source, "incidents"), parse_incident_record, source, base_url)

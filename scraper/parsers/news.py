@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import to_utc_iso
 from scraper.items import ArticleItem
-from scraper.parsers import ParseError
+from scraper.parsers import parser, ParseError
 from scraper.parsers.articles import Extracted
 
 OUTAGE_WORDS = re.compile(
@@ -40,6 +40,7 @@ def _plain(html: str | None) -> str | None:
     return " ".join(BeautifulSoup(html, "html.parser").get_text(" ", strip=True).split()) or None
 
 
+@parser
 def parse_feed(body, source: str) -> list[FeedEntry]:
     """Every entry of an RSS or Atom feed that has a link and a title."""
     feed = feedparser.parse(body)

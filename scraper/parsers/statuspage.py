@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
-from scraper.parsers import ParseError, each_record, expect, id_and_title, load_json, time_field
+from scraper.parsers import parser, ParseError, each_record, expect, id_and_title, load_json, time_field
 from scraper.parsers.windows import apply_stated_window
 
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
@@ -132,6 +132,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
     return incident
 
 
+@parser
 def parse_incident(body, source: str, base_url: str) -> IncidentItem:
     """``/api/v2/incidents/<code>.json``: ``{"page": ..., "incident": {...}}``."""
     data = expect(load_json(body, source, "incident"), dict, source, "incident document")
@@ -140,16 +141,21 @@ def parse_incident(body, source: str, base_url: str) -> IncidentItem:
     return parse_incident_record(data["incident"], source, base_url)
 
 
-def parse_incident_list(body, source: str, base_url: str, key: str = "incidents"):
-    """A list of incidents (``incidents.json``, or the ``incidents`` of ``summary.json``).
+@parser
+def parse_incident_list(body, source: str, base_url: str, key: str = "incidents", required: bool = True):
+    """A list of incidents (``incidents.json``, or the ``incidents`` of ``summary.json``,
+    which has none when nothing is open: pass ``required=False``).
 
     Returns ``(incidents, problems)``: a malformed incident is reported as a ParseError
     in ``problems`` and its well-formed neighbours are still returned.
     """
     data = expect(load_json(body, source, key), dict, source, f"{key} document")
+    if required and key not in data:
+        raise ParseError(source, f"{key} document has no '{key}' key")
     return each_record(expect(data.get(key, []), list, source, key), parse_incident_record, source, base_url)
 
 
+@parser
 def parse_summary(body, source: str):
     """``/api/v2/summary.json``: the page-wide status and the component list."""
     data = expect(load_json(body, source, "summary"), dict, source, "summary document")
@@ -165,13 +171,16 @@ def parse_summary(body, source: str):
     return source_status, parse_components(data.get("components", []), source)
 
 
+@parser
 def parse_history_page(body, source: str) -> list[HistoryEntry]:
     """``/history?page=N`` asked for as JSON: ``{"months": [{"incidents": [...]}]}``.
 
     An empty list means the walk has gone past the oldest incident.
     """
     data = expect(load_json(body, source, "history page"), dict, source, "history page")
-    months = expect(data.get("months", []), list, source, "history months")
+    if "months" not in data:
+        raise ParseError(source, "history page has no 'months': not the JSON history")
+    months = expect(data["months"], list, source, "history months")
     entries = []
     for month in months:
         expect(month, dict, source, "history month")
@@ -211,6 +220,7 @@ def _atom_updates(content_html: str, year: int, source: str, native_id: str) -> 
     return updates
 
 
+@parser
 def parse_history_atom(body, source: str, base_url: str) -> list[IncidentItem]:
     """``/history.atom``: the 25 newest incidents with their updates, but no impact and no
     components. A fallback for pages whose JSON API is unavailable."""

@@ -7,6 +7,8 @@ reason a person can act on, so the crawl goes on and the pipeline records them.
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import scrapy
 import scrapy.exceptions
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -56,6 +58,8 @@ def describe_failure(failure) -> str:
     if failure.check(*BROKEN):
         return f"{url}: the connection broke before the whole response arrived"
     message = failure.getErrorMessage() or failure.type.__name__
+    if failure.check(scrapy.exceptions.IgnoreRequest) and "offsite" in message.lower():
+        return f"{url}: refused to leave the configured hosts ({message})"
     return f"{url}: {failure.type.__name__}: {message}"
 
 
@@ -90,6 +94,13 @@ class SourceSpider(scrapy.Spider):
         self.skipped = 0
         # Set by a spider that walked its source's whole history to the end.
         self.history_complete = False
+        # No request leaves the hosts the sources file names (redirects included).
+        self.allowed_domains = self.configured_hosts()
+
+    def configured_hosts(self) -> list[str]:
+        """The source's host, and the hosts of any other URL its options name."""
+        urls = [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
+        return list(dict.fromkeys(urlparse(url).hostname for url in urls if urlparse(url).hostname))
 
     def url(self, path: str) -> str:
         return self.source.url.rstrip("/") + path

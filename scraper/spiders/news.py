@@ -3,6 +3,8 @@ each such article's page."""
 
 from __future__ import annotations
 
+import re
+
 import scrapy
 
 from scraper.parsers import ParseError
@@ -16,12 +18,21 @@ class NewsSpider(SourceSpider):
     runner from the sources file and the archive's components."""
 
     name = "news"
-    OPTIONS = {"outlet": str}
+    OPTIONS = {"outlet": str, "article_hosts": list}
 
     def __init__(self, *args, names: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.names = names or []
         self.articles_fetched = 0
+
+    def configured_hosts(self) -> list[str]:
+        """The feed's host, and where its articles live: ``article_hosts``, or by default
+        the feed's domain without a leading www/feeds/rss (feeds.arstechnica.com links to
+        arstechnica.com and its subdomains)."""
+        hosts = super().configured_hosts()
+        feed_host = hosts[0] if hosts else ""
+        site = re.sub(r"^(www|feeds?|rss)\.", "", feed_host)
+        return list(dict.fromkeys(hosts + [site] + self.source.options.get("article_hosts", [])))
 
     async def start(self):
         yield scrapy.Request(self.source.url, callback=self.parse_feed, errback=self.on_error)
