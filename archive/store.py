@@ -85,6 +85,7 @@ def content_hash(item: IncidentItem) -> str:
     """A digest of everything the page said about an incident, to spot unchanged ones cheaply."""
     content = asdict(item)
     content.pop("fresh")
+    content.pop("partial")
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -180,6 +181,8 @@ class ArchiveWriter:
             canonical, reason = self._same_incident(item, key)
             if canonical:
                 return self._save_republished(item, key, canonical, reason, digest, seen_at)
+        elif item.partial:
+            return self._add_to_existing(key, item, seen_at)
         if existing is not None and existing["content_hash"] == digest:
             if item.fresh and existing["last_seen_at"] != seen_at:
                 with self.db.atomic():
@@ -266,9 +269,14 @@ class ArchiveWriter:
                     {"alias_id": alias_id, "incident_id": incident_id, "reason": reason, "linked_at": seen_at}
                 )
             self.db["incident_aliases"].update(alias_id, {"content_hash": digest})
+        return "updated", self._add_to_existing(incident_id, item, seen_at)[1]
+
+    def _add_to_existing(self, incident_id: str, item: IncidentItem, seen_at: str) -> tuple[str, int]:
+        """Updates, components and windows the archive lacks; the incident row stays."""
+        with self.db.atomic():
             updates_new = sum(self._save_update(incident_id, update, seen_at) for update in item.updates)
             self._save_links(incident_id, item)
-        return "updated", updates_new
+        return ("updated" if updates_new else "unchanged"), updates_new
 
     # How far apart two starts of one incident, published under two ids, may be.
     SAME_INCIDENT_HOURS = 6

@@ -79,6 +79,9 @@ class IncidentItem:
     component_impacts: list[ComponentImpactItem] = field(default_factory=list)
     regions: list[RegionItem] = field(default_factory=list)
     fresh: bool = True
+    # True when read from a lesser format (a feed without impact or components): it may
+    # add what the archive lacks, never replace a fuller record.
+    partial: bool = False
 
     def __post_init__(self) -> None:
         if self.impact not in IMPACTS:

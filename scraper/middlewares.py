@@ -71,3 +71,23 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return None
         await self.wait(self.delay(request))
         return retry
+
+
+class DownloadFailureRecorder:
+    """Closest to the network: notes why each download failed before the HTTP cache
+    (which answers a failed revalidation with its last good copy) hides the failure."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_exception(self, request, exception, spider=None):
+        from scraper.spiders.base import describe_exception
+
+        failures = getattr(self.crawler.spider, "download_failures", None)
+        if failures is not None:
+            failures.append(describe_exception(exception, request))
+        return None

@@ -33,7 +33,12 @@ class ArchivePipeline:
     def from_crawler(cls, crawler):
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
         return pipeline
+
+    def request_dropped(self, request, spider):
+        """The scheduler refused a request: it repeats one already made."""
+        spider.errors.append(f"{request.url}: dropped: it repeats a request already made (a redirect loop?)")
 
     def open_spider(self, spider=None):
         spider = spider or self.crawler.spider
@@ -72,6 +77,16 @@ class ArchivePipeline:
         counts["requests"] = stats.get("downloader/request_count", 0)
         counts["responses_not_modified"] = stats.get("httpcache/revalidate", 0)
         errors = list(dict.fromkeys(spider.errors))
+        if stats.get("httpcache/errorrecovery", 0):
+            # Scrapy's cache answers a failed revalidation with the last good copy: the
+            # archive is intact, but the page was not read afresh, and the user must know.
+            reasons = "; ".join(dict.fromkeys(spider.download_failures)) or "a download failed"
+            errors.append(f"{reasons} (the HTTP cache's last good copy was used instead)")
+        if stats.get("offsite/filtered", 0):
+            errors.append(
+                f"{stats['offsite/filtered']} request(s) refused to leave the configured hosts "
+                "(a redirect to another host?)"
+            )
         if spider.history_complete and not errors and not spider.backfilled:
             self.writer.mark_backfilled(spider.source.id, self.seen_at)
         outcome = "ok" if not errors else "failed"

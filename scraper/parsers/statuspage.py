@@ -254,6 +254,7 @@ def parse_history_atom(body, source: str, base_url: str) -> list[IncidentItem]:
             updated_at=to_utc_iso(updated),
             url=f"{base_url.rstrip('/')}/incidents/{native_id}",
             updates=updates,
+            partial=True,
         )
         apply_stated_window(incident)
         incidents.append(incident)

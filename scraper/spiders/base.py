@@ -34,33 +34,42 @@ CANNOT_RESOLVE = _exceptions("DNSLookupError", "CannotResolveHostError")
 REFUSED = _exceptions("ConnectionRefusedError", "DownloadConnectionRefusedError")
 TIMED_OUT = _exceptions("TimeoutError", "TCPTimedOutError", "DownloadTimeoutError")
 BROKEN = (ResponseFailed, *_exceptions("ResponseDataLossError", "ConnectionLost", "ConnectionDone"))
+CANCELLED = _exceptions("DownloadCancelledError")
 
 
 def describe_failure(failure) -> str:
     """A short, actionable reason for a failed request."""
-    request = getattr(failure, "request", None)
+    return describe_exception(failure.value, getattr(failure, "request", None))
+
+
+def describe_exception(error: BaseException, request=None) -> str:
+    """The reason behind a download exception, in words a person can act on."""
     url = request.url if request is not None else "request"
     # Connection-level failures are about the host, not the page: said once per host.
     host = urlparse_cached(request).netloc if request is not None else "host"
-    if failure.check(HttpError):
-        response = failure.value.response
+    if isinstance(error, HttpError):
+        response = error.response
         reason = f"HTTP {response.status}"
         retry_after = response.headers.get(b"Retry-After")
         if retry_after:
             reason += f" (Retry-After: {retry_after.decode('latin-1')})"
         return f"{response.url}: {reason}"
-    if failure.check(*CANNOT_RESOLVE):
+    if isinstance(error, CANNOT_RESOLVE):
         return f"could not reach {host} (DNS lookup failed; is the network up?)"
-    if failure.check(*REFUSED):
+    if isinstance(error, REFUSED):
         return f"could not reach {host} (connection refused)"
-    if failure.check(*TIMED_OUT):
+    if isinstance(error, TIMED_OUT):
         return f"{url}: timed out"
-    if failure.check(*BROKEN):
+    if isinstance(error, BROKEN):
         return f"{url}: the connection broke before the whole response arrived"
-    message = failure.getErrorMessage() or failure.type.__name__
-    if failure.check(scrapy.exceptions.IgnoreRequest) and "offsite" in message.lower():
+    if isinstance(error, CANCELLED):
+        return f"{url}: download cancelled: the response was larger than allowed (DOWNLOAD_MAXSIZE)"
+    message = str(error) or type(error).__name__
+    if isinstance(error, scrapy.exceptions.IgnoreRequest) and "offsite" in message.lower():
         return f"{url}: refused to leave the configured hosts ({message})"
-    return f"{url}: {failure.type.__name__}: {message}"
+    if isinstance(error, scrapy.exceptions.IgnoreRequest) and "redirect" in message.lower():
+        return f"{url}: redirect loop ({message})"
+    return f"{url}: {type(error).__name__}: {message}"
 
 
 class SourceSpider(scrapy.Spider):
@@ -89,6 +98,8 @@ class SourceSpider(scrapy.Spider):
         self.known_complete = set(known_complete or ())
         self.backfilled = backfilled
         self.errors: list[str] = []
+        # Why downloads failed, even those the HTTP cache then answered from its copy.
+        self.download_failures: list[str] = []
         # What went differently but did not fail (a fallback endpoint used, say).
         self.notes: list[str] = []
         self.skipped = 0

@@ -1,0 +1,155 @@
+"""Faults: a source whose pages misbehave is named with a reason, the other sources
+complete, the exit status says something failed, and nothing archived is lost or altered."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+import sqlite_utils
+
+from scraper.replay import path_for, serving
+from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from tests.conftest import FAST, run_cli, write_sources
+from tests.faults import Fault, fault_serving
+from tests.test_crawl_statuspage import dump
+
+# Fail fast: one retry, short waits, small limits.
+QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=2",
+         "-s", "DOWNLOAD_MAXSIZE=1048576", "-s", "RETRY_AFTER_MAX=5"]
+SUMMARY, LISTING, HISTORY = "/api/v2/summary.json", "/api/v2/incidents.json", "/history?page=1"
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """Two Statuspage sites crawled once, cleanly: 'alpha' (faults injected) and 'beta'."""
+    root = tmp_path_factory.mktemp("faults")
+    alpha = SyntheticStatuspage(SiteSpec("Alpha", incidents=60, seed=5)).site()
+    beta = SyntheticStatuspage(SiteSpec("Beta", incidents=20, seed=6)).site()
+    with fault_serving(alpha.write(root / "alpha")) as faulty, serving(beta.write(root / "beta")) as healthy, \
+            serving(root / "elsewhere") as elsewhere:
+        sources = write_sources(root / "sources.toml", [
+            {"id": "alpha", "kind": "statuspage", "name": "Alpha", "url": faulty.base_url},
+            {"id": "beta", "kind": "statuspage", "name": "Beta", "url": healthy.base_url},
+        ])
+        base = root / "base.db"
+        run_cli("crawl", "--db", str(base), "--sources", str(sources), *QUICK, check_exit=0)
+        yield {"faulty": faulty, "elsewhere": elsewhere, "sources": sources, "base": base, "alpha": alpha}
+
+
+def copy_archive(base, target):
+    for suffix in ("", "-wal", "-shm"):
+        if (source := base.with_name(base.name + suffix)).exists():
+            shutil.copy(source, target.with_name(target.name + suffix))
+    shutil.copytree(base.with_name(base.name + ".httpcache"), target.with_name(target.name + ".httpcache"))
+    return target
+
+
+def crawl_with_fault(sites, tmp_path, path, fault):
+    db_path = copy_archive(sites["base"], tmp_path / "archive.db")
+    before = dump(db_path)
+    sites["faulty"].faults = {path: fault}
+    sites["faulty"].log.clear()
+    try:
+        started = time.monotonic()
+        result = run_cli("crawl", "--db", str(db_path), "--sources", str(sites["sources"]), *QUICK)
+        elapsed = time.monotonic() - started
+    finally:
+        sites["faulty"].faults = {}
+    return db_path, before, result, elapsed
+
+
+FAULTS = [
+    ("HTTP 500", SUMMARY, Fault("status", 500), "/api/v2/summary.json: HTTP 500"),
+    ("HTTP 502", HISTORY, Fault("status", 502), "/history?page=1: HTTP 502"),
+    ("HTTP 503", SUMMARY, Fault("status", 503), "/api/v2/summary.json: HTTP 503"),
+    ("429 with Retry-After", SUMMARY, Fault("retry-after", 1), "HTTP 429 (Retry-After: 1)"),
+    ("truncated body", SUMMARY, Fault("truncated"), "the connection broke before the whole response arrived"),
+    ("connection reset", SUMMARY, Fault("reset"), "the HTTP cache's last good copy was used instead"),
+    ("invalid JSON", SUMMARY, Fault("body", body=b'{"components": [}'), "summary is not valid JSON"),
+    ("JSON of the wrong shape", HISTORY, Fault("body", body=b'{"pages": []}'), "history page has no 'months'"),
+    ("wrong types", SUMMARY, Fault("body", body=b'{"components": "none", "status": 3}'), "components should be list"),
+    ("redirect loop", SUMMARY, Fault("redirect-loop"), "redirect"),
+    ("huge body", SUMMARY, Fault("huge"), "larger than allowed"),
+    ("endless body", SUMMARY, Fault("endless"), "larger than allowed"),
+    ("slow byte by byte", SUMMARY, Fault("slow"), "timed out"),
+    ("no answer", SUMMARY, Fault("stall", 8), "timed out"),
+]
+
+
+@pytest.mark.parametrize("name, path, fault, reason", FAULTS, ids=[f[0] for f in FAULTS])
+def test_fault_is_named_and_nothing_is_lost(sites, tmp_path, name, path, fault, reason):
+    db_path, before, result, _ = crawl_with_fault(sites, tmp_path, path, fault)
+    assert result.returncode == 1, result.stdout + result.stderr
+    alpha, beta = result.stdout.splitlines()
+    assert alpha.startswith("alpha        FAILED") and reason in alpha, alpha
+    assert beta.startswith("beta         ok")
+    after = dump(db_path)
+    for table, rows in before.items():
+        assert set(rows) <= set(after[table]), f"{table}: rows lost or altered"
+    run = sqlite_utils.Database(db_path)["crawl_runs"].get(3)
+    assert run["source"] == "alpha" and run["outcome"] == "failed" and reason in run["error"]
+
+
+def test_redirect_to_another_host_is_refused(sites, tmp_path):
+    fault = Fault("redirect-offsite", sites["elsewhere"].server_address[1])
+    sites["elsewhere"].log.clear()
+    _, _, result, _ = crawl_with_fault(sites, tmp_path, SUMMARY, fault)
+    assert result.returncode == 1
+    assert "refused to leave the configured hosts" in result.stdout
+    assert sites["elsewhere"].log == []  # no request reached the other host
+
+
+def test_retry_after_is_honoured(sites, tmp_path):
+    _, _, result, elapsed = crawl_with_fault(sites, tmp_path, SUMMARY, Fault("retry-after", 2, times=1))
+    assert result.returncode == 0, result.stdout
+    asked = [r for r in sites["faulty"].log if r.path == SUMMARY]
+    assert len(asked) == 2 and elapsed >= 2.0
+
+
+def test_a_malformed_incident_is_skipped_and_its_neighbours_kept(sites, tmp_path):
+    listing = json.loads((sites["faulty"].root / path_for(LISTING)).read_text())
+    broken = listing["incidents"][3]
+    listing["incidents"][3] = dict(broken, name=None, incident_updates="nope")
+    db_path = tmp_path / "fresh.db"
+    detail = {"incident": dict(broken, name=None)}
+    sites["faulty"].faults = {LISTING: Fault("body", body=json.dumps(listing).encode()),
+                              f"/api/v2/incidents/{broken['id']}.json": Fault("body", body=json.dumps(detail).encode())}
+    try:
+        result = run_cli("crawl", "alpha", "--db", str(db_path), "--sources", str(sites["sources"]), *QUICK)
+    finally:
+        sites["faulty"].faults = {}
+    assert result.returncode == 1
+    assert f"incident {broken['id']} has no name" in result.stdout
+    db = sqlite_utils.Database(db_path)
+    # Its 59 neighbours are archived; the broken one is not half-archived. It was
+    # malformed in two places (the listing and its own page): both are reported.
+    assert db["incidents"].count == 59
+    assert db["crawl_runs"].get(1)["items_skipped"] == 2
+
+
+def test_a_wrong_charset_header_does_not_garble_text(sites, tmp_path):
+    listing = json.loads((sites["faulty"].root / path_for(LISTING)).read_text())
+    listing["incidents"][0]["name"] = "Café latency – Zürich région"
+    body = json.dumps(listing, ensure_ascii=False).encode("utf-8")
+    db_path, _, result, _ = crawl_with_fault(
+        sites, tmp_path, LISTING, Fault("body", body=body, content_type="application/json; charset=iso-8859-1"))
+    assert result.returncode == 0, result.stdout
+    row = sqlite_utils.Database(db_path)["incidents"].get(f"alpha:{listing['incidents'][0]['id']}")
+    assert row["title"] == "Café latency – Zürich région"
+    _, _, result, _ = crawl_with_fault(sites, tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path, LISTING,
+                                       Fault("body", body=body, content_type=None))
+    assert result.returncode == 0
+
+
+def test_the_other_sources_complete_when_one_host_refuses(sites, tmp_path):
+    sources = write_sources(tmp_path / "s.toml", [
+        {"id": "gone", "kind": "statuspage", "name": "Gone", "url": "http://127.0.0.1:9"},
+        {"id": "alpha", "kind": "statuspage", "name": "Alpha", "url": sites["faulty"].base_url},
+    ])
+    result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
+    assert result.returncode == 1
+    assert "gone         FAILED  could not reach 127.0.0.1:9 (connection refused)" in result.stdout
+    assert "alpha        ok      60 new" in result.stdout
