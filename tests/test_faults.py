@@ -139,9 +139,12 @@ def test_a_wrong_charset_header_does_not_garble_text(sites, tmp_path):
     assert result.returncode == 0, result.stdout
     row = sqlite_utils.Database(db_path)["incidents"].get(f"alpha:{listing['incidents'][0]['id']}")
     assert row["title"] == "Café latency – Zürich région"
-    _, _, result, _ = crawl_with_fault(sites, tmp_path / "x" if (tmp_path / "x").mkdir() is None else tmp_path, LISTING,
-                                       Fault("body", body=body, content_type=None))
+    (tmp_path / "no-charset").mkdir()
+    db_path, _, result, _ = crawl_with_fault(sites, tmp_path / "no-charset", LISTING,
+                                             Fault("body", body=body, content_type=None))
     assert result.returncode == 0
+    row = sqlite_utils.Database(db_path)["incidents"].get(f"alpha:{listing['incidents'][0]['id']}")
+    assert row["title"] == "Café latency – Zürich région"
 
 
 def test_the_other_sources_complete_when_one_host_refuses(sites, tmp_path):
@@ -153,3 +156,20 @@ def test_the_other_sources_complete_when_one_host_refuses(sites, tmp_path):
     assert result.returncode == 1
     assert "gone         FAILED  could not reach 127.0.0.1:9 (connection refused)" in result.stdout
     assert "alpha        ok      60 new" in result.stdout
+
+
+def test_changed_html_markup_is_reported_not_taken_for_the_end(tmp_path):
+    from scraper.azure_site import HISTORY_PATH, HISTORY_QUERY, write_azure_site
+    from scraper.demo import azure_reviews
+
+    site = write_azure_site(tmp_path / "azure", azure_reviews())
+    sources = write_sources(tmp_path / "s.toml", [{"id": "azure", "kind": "azure", "name": "Azure", "url": "x"}])
+    with fault_serving(site) as server:
+        sources.write_text(sources.read_text().replace('"x"', f'"{server.base_url}"'))
+        redesigned = b'<main class="history-v2"><section class="event">Power event</section></main>'
+        server.faults = {f"{HISTORY_PATH}?{HISTORY_QUERY.format(page=1)}": Fault("body", body=redesigned,
+                                                                                 content_type="text/html")}
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
+    assert result.returncode == 1
+    assert "history page has neither incidents nor an empty history list: its markup changed" in result.stdout
+    assert sqlite_utils.Database(tmp_path / "a.db")["sources"].get("azure")["backfilled_at"] is None

@@ -1,0 +1,66 @@
+"""The published side: read-only, a SQL time limit, no tokens, scraped markup shown as text."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+import pytest
+
+from archive.store import ArchiveWriter, open_archive
+from archive.web import DATASETTE_SETTINGS, datasette_instance
+from scraper.items import IncidentItem, UpdateItem
+
+SCRIPT = "<script>alert('pwned')</script>"
+IMAGE = '<img src=x onerror="alert(1)">'
+
+
+@pytest.fixture
+def hostile_archive(tmp_path):
+    db_path = tmp_path / "archive.db"
+    writer = ArchiveWriter(open_archive(db_path))
+    writer.save_source("evil", "statuspage", "Evil <b>Corp</b>", "https://evil.example")
+    writer.save_incident(IncidentItem(
+        source="evil", native_id="x1", title=f"Outage {SCRIPT}", impact="major", impact_raw="major",
+        status="resolved", started_at="2024-12-26T19:00:00Z", resolved_at="2024-12-26T20:00:00Z",
+        updates=[UpdateItem("u1", "resolved", f"Fixed. {SCRIPT} {IMAGE}", "2024-12-26T20:00:00Z")],
+    ))
+    writer.db.close()
+    return db_path
+
+
+def get(ds, path):
+    return asyncio.run(ds.client.get(path))
+
+
+@pytest.mark.parametrize("path", [
+    "/archive/incidents", "/archive/incidents/evil:x1", "/archive/incident_updates",
+    "/archive/incident_updates?_search=Fixed", "/archive?sql=select+body+from+incident_updates",
+])
+def test_scraped_markup_is_escaped(hostile_archive, path):
+    page = get(datasette_instance(hostile_archive), path)
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert" in page.text
+
+
+def test_no_writes_through_the_web(hostile_archive):
+    ds = datasette_instance(hostile_archive)
+    for sql in ("delete from incidents", "insert into sources (id) values ('x')", "drop table incidents",
+                "update incidents set title = 'x'"):
+        answer = get(ds, "/archive.json?" + urlencode({"sql": sql}))
+        assert answer.status_code == 400
+    posted = asyncio.run(ds.client.post("/archive/incidents/-/insert", json={"row": {"id": "x"}}))
+    assert posted.status_code in (403, 404, 405), posted.status_code
+    assert get(ds, "/archive/incidents.json?_shape=array").json()[0]["title"].startswith("Outage")
+    assert get(ds, "/-/create-token").status_code in (403, 404)
+    assert get(ds, "/-/actor.json").json() == {"actor": None}
+
+
+def test_sql_time_limit(hostile_archive):
+    assert 0 < DATASETTE_SETTINGS["sql_time_limit_ms"] <= 5000
+    ds = datasette_instance(hostile_archive)
+    endless = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
+    answer = get(ds, "/archive.json?" + urlencode({"sql": endless}))
+    assert answer.status_code == 400 and "too long" in answer.text
+    assert get(ds, "/-/settings.json").json()["sql_time_limit_ms"] == DATASETTE_SETTINGS["sql_time_limit_ms"]
