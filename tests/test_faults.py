@@ -173,3 +173,17 @@ def test_changed_html_markup_is_reported_not_taken_for_the_end(tmp_path):
     assert result.returncode == 1
     assert "history page has neither incidents nor an empty history list: its markup changed" in result.stdout
     assert sqlite_utils.Database(tmp_path / "a.db")["sources"].get("azure")["backfilled_at"] is None
+
+
+def test_utf16_without_a_bom_is_crawled(tmp_path):
+    events = [{"arn": "arn:aws:health:us-east-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/U16", "summary": "Launch errors",
+               "region_name": "N. Virginia", "status": "2", "date": "1735239600",
+               "event_log": [{"status": 2, "timestamp": 1735239600, "message": "Investigating launch errors."}]}]
+    (tmp_path / "aws").mkdir()
+    with fault_serving(tmp_path / "aws") as server:
+        server.faults = {"/public/currentevents": Fault("body", body=json.dumps(events).encode("utf-16-le"),
+                                                        content_type="application/json")}
+        sources = write_sources(tmp_path / "s.toml", [{"id": "aws", "kind": "aws", "name": "AWS", "url": server.base_url}])
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
+    assert result.returncode == 0, result.stdout
+    assert sqlite_utils.Database(tmp_path / "a.db")["incidents"].get("aws:us-east-1:U16")["title"] == "Launch errors"
