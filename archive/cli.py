@@ -90,6 +90,22 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
 
 
+@cli.command("import-research")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+def import_research(paths, db_path):
+    """Import published research datasets (the ICPE 2025 raw scrapes and uptime files,
+    the FAILS table) into the archive, merging with what the spiders found."""
+    from archive.research import import_paths
+
+    with exclusive(db_path):
+        counts = import_paths([Path(p) for p in paths], db_path)
+    click.echo(
+        f"research: {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged incidents; "
+        f"{counts['updates_new']} new updates; {counts['days']} service-days of outage minutes"
+    )
+
+
 def exec_datasette(db_path: str, host: str, port: int) -> None:
     """Replace this process with Datasette serving the archive."""
     from archive.store import open_archive

@@ -187,7 +187,34 @@ def _news(db: sqlite_utils.Database) -> None:
         db["crawl_runs"].add_column(column, int)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_initial, _impacts_regions_aliases, _news]
+def _analytics(db: sqlite_utils.Database) -> None:
+    """Daily outage minutes per service (uptime bars), and the analytics views."""
+    db["daily_outages"].create(
+        {
+            "id": str,
+            "source": str,
+            "service": str,
+            "day": str,
+            "partial_outage_minutes": int,
+            "major_outage_minutes": int,
+            "incident_links": str,
+        },
+        pk="id",
+        foreign_keys=[("source", "sources", "id")],
+    )
+    db["daily_outages"].create_index(["source", "service", "day"])
+    from archive.views import VIEWS
+
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql, replace=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _initial,
+    _impacts_regions_aliases,
+    _news,
+    _analytics,
+]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -41,9 +41,9 @@ def incident_key(source: str, native_id: str) -> str:
     return f"{source}:{native_id}"
 
 
-# Updates read from a feed (``/history.atom``) carry ids of our making with this prefix;
-# the JSON copy of the same update, when it arrives, takes their place.
-FEED_UPDATE_PREFIX = "atom-"
+# Updates read from a feed (``/history.atom``) or a research dataset carry ids of our
+# making with these prefixes; the page's own copy of the same update takes their place.
+LESSER_UPDATE_PREFIXES = ("atom-", "research-")
 
 
 def same_text(a: str | None, b: str | None) -> bool:
@@ -324,7 +324,7 @@ class ArchiveWriter:
         if existing is None:
             self.db["incident_updates"].insert(record | {"id": key, "first_seen_at": seen_at})
             return 1
-        if existing["native_id"] != update.native_id and not existing["native_id"].startswith(FEED_UPDATE_PREFIX):
+        if existing["native_id"] != update.native_id and not existing["native_id"].startswith(LESSER_UPDATE_PREFIXES):
             return 0  # another platform's copy of an update the archive has: keep the archived one
         if any(existing[k] != v for k, v in record.items()):
             self.db["incident_updates"].update(existing["id"], record)
@@ -405,6 +405,25 @@ class ArchiveWriter:
         cursor = self.db.execute(sql, params)
         row = cursor.fetchone()
         return dict(zip([d[0] for d in cursor.description], row)) if row else None
+
+    def save_daily_outage(self, day) -> bool:
+        """One service-day of a status page's uptime bar; returns True if written."""
+        key = f"{day.source}:{day.service}:{day.day}"
+        record = {
+            "id": key,
+            "source": day.source,
+            "service": day.service,
+            "day": day.day,
+            "partial_outage_minutes": day.partial_minutes,
+            "major_outage_minutes": day.major_minutes,
+            "incident_links": json.dumps(day.incident_links) if day.incident_links else None,
+        }
+        existing = self._row("daily_outages", key)
+        if existing == record:
+            return False
+        with self.db.atomic():
+            self.db["daily_outages"].upsert(record, pk="id")
+        return True
 
     def complete_native_ids(self, source: str) -> set[str]:
         """Native ids of this source's incidents that are archived and finished.

@@ -51,3 +51,11 @@ def test_a_stated_start_without_an_end():
     start = find_start("Starting at 2:12 PM PDT, we began experiencing increased API error rates",
                        "2026-09-03T21:49:58Z")
     assert start.start == "2026-09-03T21:12:00Z"
+
+
+def test_times_without_a_zone_are_not_guessed():
+    # OpenAI's postmortem of 6bwlxnvdncnm: "10:40am" is Pacific time, which it does not say.
+    from scraper.parsers.windows import find_start
+
+    assert find_start("Starting at 10:40am on December 26th, 2024, multiple OpenAI products", "2025-01-02T23:31:00Z") is None
+    assert find_window("from 11:38 to 13:16, errors", "2024-08-20T00:00:00Z") is None

@@ -81,7 +81,9 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
     if not match:
         return None
     start, end = _parts(match.group("start")), _parts(match.group("end"))
-    zone_name = start["zone"] or end["zone"] or "UTC"
+    if not (start["zone"] or end["zone"]):
+        return None  # "10:40am" in whose time zone? A guess would be hours off.
+    zone_name = start["zone"] or end["zone"]
     end_zone = end["zone"] or zone_name
     posted = parse_time(posted_at) if posted_at else datetime.now(timezone.utc)
     leading = LEADING_DATE.search(text[: match.start() + 1])
@@ -118,6 +120,8 @@ def find_start(text: str | None, posted_at: str | None) -> Window | None:
     if not match:
         return None
     parts = _parts(match.group("start"))
+    if not parts["zone"]:
+        return None
     posted = parse_time(posted_at) if posted_at else datetime.now(timezone.utc)
     zone = ZONE_ABBREVIATIONS.get((parts["zone"] or "UTC").upper(), timezone.utc)
     try:

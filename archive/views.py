@@ -1,0 +1,113 @@
+"""The analytics, as SQL views: users query them, Datasette's canned queries read them.
+
+Durations follow the ICPE 2025 study: an incident runs from its first post to its
+(last) "resolved" post; the time between failures of a service is the gap between the
+first posts of its consecutive incidents; availability counts a partial outage at 0.3
+of a major one (Atlassian Statuspage's own uptime rule).
+"""
+
+NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+VIEWS = {
+    "incident_services": """
+        select i.id as incident_id, i.source, coalesce(c.name, '(no component)') as service,
+               i.impact, i.started_at, i.resolved_at
+        from incidents i
+        left join incident_components ic on ic.incident_id = i.id
+        left join components c on c.id = ic.component_id
+    """,
+    "incident_stages": """
+        select i.id as incident_id, i.source, i.title, i.impact,
+               min(u.posted_at) as first_posted_at,
+               min(case when u.status = 'investigating' then u.posted_at end) as investigating_at,
+               min(case when u.status = 'identified' then u.posted_at end) as identified_at,
+               min(case when u.status = 'monitoring' then u.posted_at end) as monitoring_at,
+               max(case when u.status = 'resolved' then u.posted_at end) as resolved_post_at,
+               min(case when u.status = 'postmortem' then u.posted_at end) as postmortem_at
+        from incidents i join incident_updates u on u.incident_id = i.id
+        group by i.id
+    """,
+    "time_to_resolve": """
+        with d as (
+            select s.source, s.service,
+                   (julianday(st.resolved_post_at) - julianday(st.first_posted_at)) * 24 as hours
+            from incident_services s join incident_stages st on st.incident_id = s.incident_id
+            where st.resolved_post_at is not null
+        ), r as (
+            select *, row_number() over (partition by source, service order by hours) as n,
+                   count(*) over (partition by source, service) as total
+            from d
+        )
+        select source, service, total as incidents, round(avg(hours), 2) as mean_hours,
+               round(avg(case when n in ((total + 1) / 2, (total + 2) / 2) then hours end), 2) as median_hours,
+               round(max(case when n = (9 * total + 9) / 10 then hours end), 2) as p90_hours
+        from r group by source, service
+    """,
+    "time_between_failures": """
+        with s as (
+            select s.source, s.service, st.first_posted_at as t
+            from incident_services s join incident_stages st on st.incident_id = s.incident_id
+        ), g as (
+            select source, service,
+                   julianday(t) - julianday(lag(t) over (partition by source, service order by t)) as days
+            from s
+        )
+        select source, service, count(days) as gaps, round(avg(days), 2) as mean_days,
+               round(min(days), 2) as min_days, round(max(days), 2) as max_days
+        from g where days is not null group by source, service
+    """,
+    "stage_durations": """
+        select s.source, s.service, count(*) as incidents,
+               round(avg((julianday(identified_at) - julianday(investigating_at)) * 24), 2) as investigating_hours,
+               round(avg((julianday(monitoring_at) - julianday(identified_at)) * 24), 2) as identified_to_monitoring_hours,
+               round(avg((julianday(resolved_post_at) - julianday(coalesce(monitoring_at, identified_at, investigating_at))) * 24), 2)
+                   as to_resolved_hours,
+               round(avg((julianday(postmortem_at) - julianday(resolved_post_at)) * 24), 2) as resolved_to_postmortem_hours
+        from incident_services s join incident_stages st on st.incident_id = s.incident_id
+        group by s.source, s.service
+    """,
+    "incidents_per_month": """
+        select source, substr(started_at, 1, 7) as month, count(*) as incidents,
+               sum(impact = 'critical') as critical, sum(impact = 'major') as major, sum(impact = 'minor') as minor,
+               sum(impact = 'none') as "none", sum(impact = 'maintenance') as maintenance
+        from incidents where started_at is not null group by source, month
+    """,
+    "outage_minutes": """
+        select source, service, count(*) as days, min(day) as first_day, max(day) as last_day,
+               sum(partial_outage_minutes) as partial_minutes, sum(major_outage_minutes) as major_minutes,
+               sum(partial_outage_minutes + major_outage_minutes) as outage_minutes,
+               round(sum(major_outage_minutes + 0.3 * partial_outage_minutes), 1) as scaled_outage_minutes
+        from daily_outages group by source, service
+    """,
+    "daily_availability": """
+        select source, service, day, partial_outage_minutes, major_outage_minutes,
+               round(100.0 * (1 - (major_outage_minutes + 0.3 * partial_outage_minutes) / 1440.0), 3) as availability_pct
+        from daily_outages
+    """,
+    "upstream_overlaps": f"""
+        select d.id as incident_id, d.source, d.title, d.started_at, d.resolved_at,
+               u.id as upstream_incident_id, u.source as upstream_source, u.title as upstream_title,
+               u.started_at as upstream_started_at, u.resolved_at as upstream_resolved_at,
+               cast(round((min(julianday(coalesce(d.resolved_at, {NOW})), julianday(coalesce(u.resolved_at, {NOW})))
+                           - max(julianday(d.started_at), julianday(u.started_at))) * 1440) as integer) as overlap_minutes
+        from sources s
+        join json_each(s.depends_on) up
+        join incidents d on d.source = s.id
+        join incidents u on u.source = up.value
+             and u.started_at < coalesce(d.resolved_at, {NOW})
+             and coalesce(u.resolved_at, {NOW}) > d.started_at
+        where s.depends_on is not null
+    """,
+    "provider_cooccurrence": f"""
+        select a.source, o.id as other_source, count(*) as incidents,
+               sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id
+                          and b.started_at < coalesce(a.resolved_at, {NOW})
+                          and coalesce(b.resolved_at, {NOW}) > a.started_at)) as overlapping,
+               round(100.0 * sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id
+                          and b.started_at < coalesce(a.resolved_at, {NOW})
+                          and coalesce(b.resolved_at, {NOW}) > a.started_at)) / count(*), 2) as probability_pct
+        from incidents a join sources o on o.kind != 'news'
+        where a.started_at is not null
+        group by a.source, o.id
+    """,
+}

@@ -1,0 +1,113 @@
+"""The ICPE 2025 dataset and the FAILS table imported into the archive, and the study's
+tables reproduced from the archive with the project's own queries."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import statistics
+from datetime import datetime
+from urllib.parse import urlencode
+
+import pytest
+import sqlite_utils
+
+from archive.web import datasette_instance
+from scraper.azure_site import write_azure_site
+from scraper.demo import RECORDED, azure_reviews
+from scraper.incidentio_site import IncidentioSite
+from scraper.replay import serving
+from tests.conftest import FAST, run_cli, write_sources
+
+STUDY_END = "2024-08-31T23:59:59Z"
+# Table 4 of the study (incidents and their impact) and its outage minutes per service.
+INCIDENTS = {
+    "openai": (365, {"critical": 46, "major": 125, "minor": 141, "none": 52, "maintenance": 1}),
+    "anthropic": (141, {"critical": 5, "major": 43, "minor": 48, "none": 44, "maintenance": 1}),
+    "characterai": (36, {"critical": 19, "major": 11, "minor": 4, "none": 2, "maintenance": 0}),
+}
+OUTAGE_MINUTES = {"API": 7891, "ChatGPT": 5185, "Labs": 2821, "Playground": 1636, "api.anthropic.com": 1675,
+                  "claude.ai": 3017, "console.anthropic.com": 2032, "Character.AI": 3351}
+
+
+@pytest.fixture(scope="module")
+def research_archive(tmp_path_factory):
+    from tests.conftest import REALDATA
+
+    if not REALDATA.is_dir():
+        pytest.skip(f"real recorded data not found at {REALDATA} (it lives in ../shared/realdata beside the project)")
+    root = tmp_path_factory.mktemp("research")
+    db_path = root / "archive.db"
+    research = REALDATA / "research"
+    result = run_cli("import-research", str(research / "llm-service-analysis" / "data" / "raw"),
+                     str(research / "FAILS"), "--db", str(db_path), check_exit=0)
+    # Then OpenAI on incident.io and Azure, as the spiders find them.
+    with serving(IncidentioSite.from_file(RECORDED / "openai-incidentio.json").write(root / "openai")) as openai, \
+            serving(write_azure_site(root / "azure", azure_reviews())) as azure:
+        sources = write_sources(root / "s.toml", [
+            {"id": "openai", "kind": "incidentio", "name": "OpenAI", "url": openai.base_url,
+             "proxy_host": "status.openai.com"},
+            {"id": "azure", "kind": "azure", "name": "Microsoft Azure", "url": azure.base_url},
+        ])
+        sources.write_text(sources.read_text().replace('proxy_host = "status.openai.com"',
+                                                       'proxy_host = "status.openai.com"\ndepends_on = ["azure"]'))
+        run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, check_exit=0)
+    return db_path, result.stdout
+
+
+def canned(db_path, name, **params):
+    ds = datasette_instance(db_path)
+    response = asyncio.run(ds.client.get(f"/archive/{name}.json?" + urlencode({**params, "_shape": "array"})))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_incident_counts_and_impact_splits(research_archive):
+    db_path, output = research_archive
+    assert output.startswith("research: 794 new")
+    rows = {r["source"]: r for r in canned(db_path, "incidents_by_impact_between", since="", until=STUDY_END)}
+    for source, (count, impacts) in INCIDENTS.items():
+        assert rows[source]["incidents"] == count
+        assert {k: rows[source][k] for k in impacts} == impacts
+
+
+def test_outage_minutes_per_service(research_archive):
+    db_path, _ = research_archive
+    rows = sqlite_utils.Database(db_path).execute("select service, outage_minutes from outage_minutes").fetchall()
+    assert dict(rows) == OUTAGE_MINUTES
+
+
+def test_time_to_resolve_and_between_failures_match_the_dataset(research_archive):
+    """The archive's queries give the same means as the dataset's own cleaned table."""
+    from tests.conftest import REALDATA
+
+    clean = REALDATA / "research" / "llm-service-analysis" / "data" / "clean" / "incident" / "2024-08-31"
+    table = list(csv.DictReader((clean / "incident_stages.csv").open()))
+    db_path, _ = research_archive
+    ttr = {r["service"]: r for r in canned(db_path, "time_to_resolve_between", since="", until=STUDY_END)}
+    tbf = {r["service"]: r for r in canned(db_path, "time_between_failures_between", since="", until=STUDY_END)}
+    for service in ["API", "ChatGPT", "Labs", "Playground", "api.anthropic.com", "claude.ai",
+                    "console.anthropic.com", "Character.AI"]:
+        rows = [r for r in table if r[service] == "1"]
+        spans = [(datetime.fromisoformat(r["close_timestamp"]) - datetime.fromisoformat(r["start_timestamp"]))
+                 .total_seconds() / 3600 for r in rows]
+        starts = sorted(datetime.fromisoformat(r["start_timestamp"]) for r in rows)
+        gaps = [(b - a).total_seconds() / 86400 for a, b in zip(starts, starts[1:])]
+        assert ttr[service]["incidents"] == len(rows)
+        assert ttr[service]["mean_hours"] == pytest.approx(statistics.mean(spans), abs=0.006), service
+        assert tbf[service]["mean_days"] == pytest.approx(statistics.mean(gaps), abs=0.006), service
+
+
+def test_december_2024_incident_shows_azure_beside_it(research_archive):
+    db_path, _ = research_archive
+    db = sqlite_utils.Database(db_path)
+    # The research record (a Statuspage code) is the archived one; incident.io's copy is linked to it.
+    assert db["incident_aliases"].get("openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F")["incident_id"] == "openai:6bwlxnvdncnm"
+    row = db["incidents"].get("openai:6bwlxnvdncnm")
+    assert (row["started_at"], row["started_at_basis"], row["resolved_at"]) == (
+        "2024-12-26T18:40:00Z", "window", "2024-12-27T04:38:00Z")
+    [upstream] = canned(db_path, "upstream_for_incident", incident_id="openai:6bwlxnvdncnm")
+    assert upstream["upstream_incident_id"] == "azure:CNF4-N_0" and upstream["overlap_minutes"] == 598
+    down = canned(db_path, "what_was_down", at="2024-12-26T20:00:00Z")
+    assert {r["id"] for r in down} >= {"openai:6bwlxnvdncnm", "azure:CNF4-N_0"}
+    assert not canned(db_path, "upstream_for_incident", incident_id="openai:ctrsv3lwd797")
