@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DB ?= archive.db
 PORT ?= 8001
 
-.PHONY: install run crawl serve demo test clean
+.PHONY: install chromium run crawl serve demo test clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -32,8 +32,21 @@ serve: install
 demo: install
 	$(BIN)/incident-archive demo --db demo.db --port $(PORT)
 
-test: install
+# The browser test drives Debian's chromium through Playwright (no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is not installed (sudo apt-get install chromium): the browser test will be skipped"; \
+	  fi; }
+
+test: install chromium
 	$(BIN)/python -m pytest -q
+
+# Refresh the screenshots in docs/ from the browser test.
+screenshots: install chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache demo.db* archive.db.httpcache

@@ -206,7 +206,15 @@ def _analytics(db: sqlite_utils.Database) -> None:
     from archive.views import VIEWS
 
     for name, sql in VIEWS.items():
-        db.create_view(name, sql, replace=True)
+        if name != "incident_overview":  # added by the next migration
+            db.create_view(name, sql, replace=True)
+
+
+def _overview(db: sqlite_utils.Database) -> None:
+    """A browsing view of incidents with their year and components, for facets."""
+    from archive.views import VIEWS
+
+    db.create_view("incident_overview", VIEWS["incident_overview"], replace=True)
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
@@ -214,6 +222,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _impacts_regions_aliases,
     _news,
     _analytics,
+    _overview,
 ]
 
 

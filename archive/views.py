@@ -9,6 +9,14 @@ of a major one (Atlassian Statuspage's own uptime rule).
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 VIEWS = {
+    "incident_overview": """
+        select i.id, i.source, i.title, i.impact, i.status, i.started_at, i.resolved_at,
+               round(i.duration_s / 3600.0, 2) as hours, substr(i.started_at, 1, 4) as year,
+               (select json_group_array(c.name) from incident_components ic
+                join components c on c.id = ic.component_id where ic.incident_id = i.id) as components,
+               i.url
+        from incidents i
+    """,
     "incident_services": """
         select i.id as incident_id, i.source, coalesce(c.name, '(no component)') as service,
                i.impact, i.started_at, i.resolved_at

@@ -15,6 +15,11 @@ DATASETTE_SETTINGS = {
 }
 
 
+def templates_path() -> Path:
+    """Template overrides: an incident's page shows its upstream, news and aliases."""
+    return Path(str(resources.files("archive") / "templates"))
+
+
 def metadata_path() -> Path:
     return Path(str(resources.files("archive") / "metadata.yaml"))
 
@@ -29,7 +34,8 @@ def load_metadata(db_path: str | Path) -> dict:
 
 def serve_arguments(db_path: str | Path, metadata_file: str | Path, host: str, port: int) -> list[str]:
     """Command-line arguments for ``datasette serve``."""
-    args = ["serve", str(db_path), "--metadata", str(metadata_file), "--host", host, "--port", str(port)]
+    args = ["serve", str(db_path), "--metadata", str(metadata_file), "--host", host, "--port", str(port),
+            "--template-dir", str(templates_path())]
     for name, value in DATASETTE_SETTINGS.items():
         args += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
     return args
@@ -39,4 +45,5 @@ def datasette_instance(db_path: str | Path):
     """A Datasette object for the archive, as ``serve`` configures it (for tests and scripts)."""
     from datasette.app import Datasette
 
-    return Datasette([str(db_path)], metadata=load_metadata(db_path), settings=DATASETTE_SETTINGS)
+    return Datasette([str(db_path)], metadata=load_metadata(db_path), settings=DATASETTE_SETTINGS,
+                     template_dir=str(templates_path()))

@@ -111,3 +111,19 @@ def test_december_2024_incident_shows_azure_beside_it(research_archive):
     down = canned(db_path, "what_was_down", at="2024-12-26T20:00:00Z")
     assert {r["id"] for r in down} >= {"openai:6bwlxnvdncnm", "azure:CNF4-N_0"}
     assert not canned(db_path, "upstream_for_incident", incident_id="openai:ctrsv3lwd797")
+
+
+def test_incident_page_feed_and_overview(research_archive):
+    db_path, _ = research_archive
+    ds = datasette_instance(db_path)
+    page = asyncio.run(ds.client.get("/archive/incidents/openai~3A6bwlxnvdncnm"))
+    assert page.status_code == 200
+    section = page.text[page.text.index("Upstream providers at the same time"):]
+    assert "azure:CNF4-N_0" in section and "598" in section
+    assert "openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F" in section  # also published as
+    feed = asyncio.run(ds.client.get("/archive/incident_feed.atom"))
+    assert feed.status_code == 200 and feed.text.count("<entry>") == 100
+    assert "<title>OpenAI: Increased latency for the Responses API</title>" in feed.text
+    overview = asyncio.run(ds.client.get("/archive/incident_overview.json?_size=0")).json()
+    years = {f["value"]: f["count"] for f in overview["facet_results"]["year"]["results"]}
+    assert years["2023"] > 100 and "2026" in years

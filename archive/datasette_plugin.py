@@ -1,0 +1,39 @@
+"""The archive's Datasette plugin: an incident's page shows what was down upstream at
+the same time, the news about it, and the other ids it is known by."""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    if view_name != "row" or table != "incidents" or request is None:
+        return {}
+
+    async def incident_context():
+        pks = request.url_vars.get("pks", "")
+        incident_id = pks.replace("~3A", ":").replace("%3A", ":")
+        db = datasette.get_database(database)
+        upstream = await db.execute(
+            "select upstream_incident_id, upstream_source, upstream_title, upstream_started_at, "
+            "upstream_resolved_at, overlap_minutes from upstream_overlaps where incident_id = ? "
+            "order by overlap_minutes desc",
+            [incident_id],
+        )
+        news = await db.execute(
+            "select a.id, a.title, a.outlet, a.published_at, ai.score, ai.reason from article_incidents ai "
+            "join articles a on a.id = ai.article_id where ai.incident_id = ? order by ai.score desc",
+            [incident_id],
+        )
+        aliases = await db.execute(
+            "select alias_id, reason from incident_aliases where incident_id = ?", [incident_id]
+        )
+        return {
+            "incident_id": incident_id,
+            "upstream": [dict(r) for r in upstream.rows],
+            "news": [dict(r) for r in news.rows],
+            "aliases": [dict(r) for r in aliases.rows],
+        }
+
+    return {"incident_context": incident_context}

@@ -1,0 +1,117 @@
+"""A real browser (Debian's chromium, driven by Playwright) uses the published archive:
+home page, a search, the 2024-12-26 incident with Azure beside it, a CSV download."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from scraper.azure_site import write_azure_site
+from scraper.demo import RECORDED, azure_reviews
+from scraper.news_site import write_news_site
+from scraper.replay import serving
+from scraper.statuspage_site import StatuspageSite
+from tests.conftest import FAST, PROJECT, run_cli, write_sources
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium as root, offline: no sandbox, no background network (see the env notes).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = PROJECT / "docs" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed (make test installs it with apt-get when run as root)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    statuspage = json.loads((RECORDED / "openai-statuspage-2024-12.json").read_text())
+    openai = StatuspageSite(statuspage["page"], statuspage["components"], statuspage["incidents"])
+    db_path = root / "archive.db"
+    with serving(openai.write(root / "openai")) as openai_server, \
+            serving(write_azure_site(root / "azure", azure_reviews())) as azure_server, \
+            serving(root / "news") as news_server:
+        write_news_site(root / "news", news_server.base_url)
+        sources = write_sources(root / "sources.toml", [
+            {"id": "openai", "kind": "statuspage", "name": "OpenAI", "url": openai_server.base_url},
+            {"id": "azure", "kind": "azure", "name": "Microsoft Azure", "url": azure_server.base_url},
+            {"id": "techdaily", "kind": "news", "name": "Tech Daily", "url": news_server.base_url + "/techdaily-feed.xml"},
+        ])
+        sources.write_text(sources.read_text().replace(
+            'name = "OpenAI"', 'name = "OpenAI"\naliases = ["ChatGPT", "Sora"]\ndepends_on = ["azure"]'))
+        run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, check_exit=0)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "Datasette did not start"
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def shot(page, name: str, tmp_path) -> None:
+    """Screenshots go to tmp; UPDATE_SCREENSHOTS=1 refreshes the ones in docs/."""
+    folder = SCREENSHOTS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+
+
+def test_a_person_finds_the_upstream_incident_and_downloads_csv(served_archive, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+
+        page.goto(served_archive + "/")
+        expect(page.locator("h1")).to_contain_text("Incident archive")
+        shot(page, "home", tmp_path)
+
+        page.goto(served_archive + "/archive/incident_updates")
+        page.fill("input[name=_search]", "upstream")
+        page.press("input[name=_search]", "Enter")
+        expect(page.locator("table.rows-and-columns")).to_contain_text("caused by an upstream provider")
+        shot(page, "search", tmp_path)
+
+        page.click("table.rows-and-columns a[href$='/incidents/openai~3A6bwlxnvdncnm']")
+        expect(page.locator("h1")).to_contain_text("incidents: openai:6bwlxnvdncnm")
+        upstream = page.locator("section.incident-context")
+        expect(upstream).to_contain_text("azure:CNF4-N_0")
+        expect(upstream).to_contain_text("ChatGPT and Sora down")
+        shot(page, "incident", tmp_path)
+
+        page.goto(served_archive + "/archive/incidents")
+        page.check("input[name=_dl]")  # Datasette's advanced export: "download file"
+        with page.expect_download() as download_info:
+            page.click("input[value='Export CSV']")
+        csv_path = tmp_path / "incidents.csv"
+        download_info.value.save_as(csv_path)
+        text = csv_path.read_text()
+        assert text.startswith("id,") and "openai:6bwlxnvdncnm" in text and "azure:CNF4-N_0" in text
+        browser.close()
