@@ -438,11 +438,7 @@ class ArchiveWriter:
         return {row[0] for row in rows}
 
     def _row(self, table: str, key: str) -> dict | None:
-        cursor = self.db.execute(f"SELECT * FROM [{table}] WHERE id = ?", [key])
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cursor.description], row))
+        return self._first(f"SELECT * FROM [{table}] WHERE id = ?", [key])
 
     # Crawl provenance -------------------------------------------------------------
 

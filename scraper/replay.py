@@ -122,9 +122,9 @@ class ReplayServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(root: Path, port: int = 0):
+def serving(root: Path, port: int = 0, server_class: type[ReplayServer] = ReplayServer):
     """Serve ``root`` on 127.0.0.1 in a background thread for the duration of the block."""
-    server = ReplayServer(root, port)
+    server = server_class(root, port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

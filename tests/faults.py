@@ -7,13 +7,11 @@ the crawler under test on 127.0.0.1.
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scraper.replay import LoggedRequest, ReplayHandler, ReplayServer
+from scraper.replay import LoggedRequest, ReplayHandler, ReplayServer, serving
 
 MAX_STREAM_BYTES = 64 * 1024 * 1024
 MAX_STREAM_SECONDS = 20.0
@@ -133,13 +131,6 @@ class FaultServer(ReplayServer):
         self.faults: dict[str, Fault] = {}
 
 
-@contextmanager
 def fault_serving(root):
-    server = FaultServer(root)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    """A fault-injecting replay server on 127.0.0.1 for the duration of a with-block."""
+    return serving(root, server_class=FaultServer)
