@@ -72,3 +72,46 @@ def test_killed_crawls_leave_a_sound_archive_that_a_rerun_completes(tmp_path):
     assert any(running and 0 < rows < 400 for running, rows in killed_with_rows), killed_with_rows
     runs = [r["outcome"] for r in sqlite_utils.Database(crashed)["crawl_runs"].rows]
     assert runs[-1] == "ok" and "interrupted" in runs
+
+
+def test_a_cache_entry_cut_short_by_a_kill_is_never_served(tmp_path):
+    """The cache writes an entry as several files; a crawl killed between them must not
+    leave an entry whose body is a stub (the next crawl, told 304, would parse it)."""
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.http import Response
+    from scrapy.utils.request import RequestFingerprinter
+
+    from scraper.httpcache import TolerantFilesystemCacheStorage
+    from scraper.runner import crawl_settings
+
+    storage = TolerantFilesystemCacheStorage(crawl_settings(tmp_path / "a.db"))
+    spider = SimpleNamespace(name="s", crawler=SimpleNamespace(stats=SimpleNamespace(inc_value=lambda *a: None)))
+    storage._fingerprinter = RequestFingerprinter()
+    request = Request("http://127.0.0.1/api/v2/incidents/x.json")
+    body = b'{"incident": {"id": "x", "name": "whole"}}'
+    storage.store_response(spider, request, Response(request.url, body=body, headers={"ETag": '"1"'}))
+    assert storage.retrieve_response(spider, request).body == body
+
+    class Killed(BaseException):
+        pass
+
+    real_open = storage._open
+
+    def open_then_die(path, mode="rb"):
+        handle = real_open(path, mode)
+        if str(path).endswith("response_body") and "w" in mode:
+            handle.write(b'{"incid')  # half the body, then the process dies
+            handle.flush()
+            raise Killed
+        return handle
+
+    storage._open = open_then_die
+    try:
+        storage.store_response(spider, request, Response(request.url, body=b'{"incident": {"id": "x", "name": "new"}}'))
+    except Killed:
+        pass
+    storage._open = real_open
+    cached = storage.retrieve_response(spider, request)
+    assert cached is None or cached.body == body  # absent or the old whole copy, never the stub
