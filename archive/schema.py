@@ -187,6 +187,13 @@ def _news(db: sqlite_utils.Database) -> None:
         db["crawl_runs"].add_column(column, int)
 
 
+# The views as migration 4 made them; later migrations add the others.
+ANALYTICS_VIEWS_OF_MIGRATION_4 = (
+    "incident_services", "incident_stages", "time_to_resolve", "time_between_failures", "stage_durations",
+    "incidents_per_month", "outage_minutes", "daily_availability", "upstream_overlaps", "provider_cooccurrence",
+)
+
+
 def _analytics(db: sqlite_utils.Database) -> None:
     """Daily outage minutes per service (uptime bars), and the analytics views."""
     db["daily_outages"].create(
@@ -206,7 +213,7 @@ def _analytics(db: sqlite_utils.Database) -> None:
     from archive.views import VIEWS
 
     for name, sql in VIEWS.items():
-        if name != "incident_overview":  # added by the next migration
+        if name in ANALYTICS_VIEWS_OF_MIGRATION_4:
             db.create_view(name, sql, replace=True)
 
 
@@ -217,12 +224,21 @@ def _overview(db: sqlite_utils.Database) -> None:
     db.create_view("incident_overview", VIEWS["incident_overview"], replace=True)
 
 
+def _service_outage_views(db: sqlite_utils.Database) -> None:
+    """Outage days per service, and how often two services were down on the same day."""
+    from archive.views import VIEWS
+
+    for name in ("service_outage_days", "service_outage_cooccurrence"):
+        db.create_view(name, VIEWS[name], replace=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
     _news,
     _analytics,
     _overview,
+    _service_outage_views,
 ]
 
 

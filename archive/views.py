@@ -92,6 +92,27 @@ VIEWS = {
                round(100.0 * (1 - (major_outage_minutes + 0.3 * partial_outage_minutes) / 1440.0), 3) as availability_pct
         from daily_outages
     """,
+    "service_outage_days": """
+        select source, service, count(*) as days,
+               sum(partial_outage_minutes + major_outage_minutes > 0) as outage_days,
+               round(100.0 * sum(partial_outage_minutes + major_outage_minutes > 0) / count(*), 2) as outage_days_pct
+        from daily_outages group by source, service
+    """,
+    "service_outage_cooccurrence": """
+        with d as (
+            select service, day from daily_outages where partial_outage_minutes + major_outage_minutes > 0
+        ), services as (select distinct service from d),
+        given as (select service, count(*) as n from d group by service),
+        together as (
+            select a.service, b.service as given_service, count(*) as n
+            from d a join d b on a.day = b.day group by a.service, b.service
+        )
+        select s1.service, s2.service as given_service, coalesce(together.n, 0) as days_both,
+               given.n as given_days, round(100.0 * coalesce(together.n, 0) / given.n, 2) as probability_pct
+        from services s1 cross join services s2
+        join given on given.service = s2.service
+        left join together on together.service = s1.service and together.given_service = s2.service
+    """,
     "upstream_overlaps": f"""
         select d.id as incident_id, d.source, d.title, d.started_at, d.resolved_at,
                u.id as upstream_incident_id, u.source as upstream_source, u.title as upstream_title,

@@ -127,3 +127,33 @@ def test_incident_page_feed_and_overview(research_archive):
     overview = asyncio.run(ds.client.get("/archive/incident_overview.json?_size=0")).json()
     years = {f["value"]: f["count"] for f in overview["facet_results"]["year"]["results"]}
     assert years["2023"] > 100 and "2026" in years
+
+
+PAPER_SERVICES = {"API-OpenAI": "API", "ChatGPT": "ChatGPT", "DALL·E": "Labs", "Playground": "Playground",
+                  "API-Anthropic": "api.anthropic.com", "Claude": "claude.ai", "Console": "console.anthropic.com",
+                  "Character.AI": "Character.AI"}
+
+
+def paper_table(name: str) -> list[list[float]]:
+    from tests.conftest import REALDATA
+
+    path = REALDATA / "research" / "llm-service-analysis" / "plot" / "backup_table_csv" / name
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    return rows[0], [[float(cell.replace("\\\\%", "").replace("\\%", "")) for cell in row] for row in rows[1:]]
+
+
+def test_outage_probability_and_outage_days_tables(research_archive):
+    """Table 8 of the study (P(row service down | column service down), by day) and the
+    share of outage days, exactly."""
+    db_path, _ = research_archive
+    db = sqlite_utils.Database(db_path)
+    header, matrix = paper_table("table-outage_probability.csv")
+    services = [PAPER_SERVICES[h] for h in header]
+    ours = {(r[0], r[1]): r[2] for r in db.execute(
+        "select service, given_service, probability_pct from service_outage_cooccurrence")}
+    for row_service, row in zip(services, matrix):
+        for given, value in zip(services, row):
+            assert ours[(row_service, given)] == value, (row_service, given)
+    header, [shares] = paper_table("table-outage_days_percent.csv")
+    ours = dict(db.execute("select service, outage_days_pct from service_outage_days").fetchall())
+    assert [ours[PAPER_SERVICES[h]] for h in header] == shares
