@@ -32,9 +32,9 @@ def parse_setting(values: tuple[str, ...]) -> dict:
     return overrides
 
 
-def format_run(row: dict) -> str:
+def format_run(row: dict, width: int = 12) -> str:
     """One line per source: what the crawl did, or why it failed."""
-    source = f"{row['source']:<12}"
+    source = f"{row['source']:<{width}}"
     if row.get("outcome") == "ok" and row.get("kind") == "news":
         return (
             f"{source} ok      {row['articles_new']} new, {row['articles_updated']} updated, "
@@ -85,8 +85,9 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     except ArchiveBusy as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
+    width = max([12, *(len(row["source"]) + 1 for row in rows)])
     for row in rows:
-        click.echo(format_run(row))
+        click.echo(format_run(row, width))
     sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
 
 
