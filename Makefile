@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DB ?= archive.db
 PORT ?= 8001
 
-.PHONY: install chromium run crawl serve demo test clean
+.PHONY: install chromium run crawl serve demo test bench screenshots clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -43,6 +43,12 @@ chromium:
 
 test: install chromium
 	$(BIN)/python -m pytest -q
+
+# Benchmarks (not part of make test): writes docs/BENCHMARKS.md. BENCH_SCALE=full for
+# the full sizes (5,000 sites, 1,000,000 incidents), which take much longer.
+BENCH_SCALE ?= quick
+bench: install
+	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
 
 # Refresh the screenshots in docs/ from the browser test.
 screenshots: install chromium

@@ -1,0 +1,258 @@
+"""``make bench``: measure crawl, recrawl, ingest and queries, and write docs/BENCHMARKS.md.
+
+Everything runs on this machine against 127.0.0.1, on seeded synthetic data, so two runs
+measure the same work. ``--scale`` picks the sizes: ``quick`` (minutes) or ``full``
+(the issue's sizes: 5,000 sites, 1,000,000 incidents; much longer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+import sqlite_utils
+
+from archive.store import ArchiveWriter, open_archive
+from archive.times import ISO_FORMAT
+from scraper.items import ComponentItem, IncidentItem, UpdateItem
+from scraper.replay import serving
+from scraper.synthetic import SiteSpec, SyntheticStatuspage
+
+SCALES = {
+    "quick": {"sites": [100, 300], "incidents_per_site": 20, "ingest": [10_000, 50_000], "archive": 100_000},
+    "full": {"sites": [100, 1000, 5000], "incidents_per_site": 20, "ingest": [100_000, 1_000_000], "archive": 1_000_000},
+}
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "PROGRESS_INTERVAL=0", "-s", "CONCURRENT_REQUESTS=64",
+        "-s", "ROBOTSTXT_OBEY=False"]
+
+
+def run_measured(args: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
+    """Wall time and peak memory (MB) of one child process."""
+    started = time.monotonic()
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.monotonic() - started
+    out, err = process.stdout.read(), process.stderr.read()
+    return elapsed, usage.ru_maxrss // 1024, subprocess.CompletedProcess(args, status >> 8, out, err)
+
+
+def scrapy_bench_rate(seconds: int = 10) -> float:
+    """Scrapy's own ceiling here: pages per second of ``scrapy bench``."""
+    result = subprocess.run([sys.executable, "-m", "scrapy", "bench", "-s", f"CLOSESPIDER_TIMECOUNT={seconds}",
+                             "-s", "LOG_LEVEL=INFO"], capture_output=True, text=True, cwd=tempfile.gettempdir())
+    pages = int(re.search(r"'response_received_count': (\d+)", result.stderr).group(1))
+    elapsed = float(re.search(r"'elapsed_time_seconds': ([\d.]+)", result.stderr).group(1))
+    return pages / elapsed
+
+
+def crawl_bench(folder: Path, sites: int, incidents: int) -> dict:
+    root = folder / f"sites-{sites}"
+    for number in range(sites):
+        SyntheticStatuspage(SiteSpec(f"Site {number}", incidents=incidents, seed=number)).site().write(root / f"s{number}")
+    db_path = folder / f"crawl-{sites}.db"
+    with serving(root) as server:
+        sources = folder / f"sources-{sites}.toml"
+        sources.write_text("".join(
+            f'[[sources]]\nid = "s{n}"\nkind = "statuspage"\nname = "Site {n}"\nurl = "{server.base_url}/s{n}"\n\n'
+            for n in range(sites)))
+        command = [sys.executable, "-m", "archive.cli", "crawl", "--db", str(db_path), "--sources", str(sources), *FAST]
+        first_s, first_mb, first = run_measured(command)
+        db = sqlite_utils.Database(db_path)
+        counts = {t: db[t].count for t in ("incidents", "incident_updates")}
+        db.close()
+        again_s, again_mb, again = run_measured(command)
+    db = sqlite_utils.Database(db_path)
+    runs = list(db.query("select crawl_id, sum(requests) r, sum(responses_not_modified) nm, sum(incidents_new) n, "
+                         "sum(incidents_updated) u from crawl_runs group by crawl_id order by min(id)"))
+    unchanged = all(db[t].count == c for t, c in counts.items())
+    return {
+        "sites": sites, "incidents": counts["incidents"], "first_s": first_s, "first_mb": first_mb,
+        "first_requests": runs[0]["r"], "pages_per_s": runs[0]["r"] / first_s,
+        "incidents_per_s": counts["incidents"] / first_s, "again_s": again_s, "again_mb": again_mb,
+        "again_requests": runs[1]["r"], "again_not_modified": runs[1]["nm"],
+        "again_written": runs[1]["n"] + runs[1]["u"], "rows_same": unchanged,
+        "exit": (first.returncode, again.returncode),
+    }
+
+
+def synthetic_incidents(n: int, seed: int = 1):
+    rng = random.Random(seed)
+    start = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    for i in range(n):
+        begin = start + timedelta(minutes=rng.randint(0, 6 * 365 * 24 * 60))
+        end = begin + timedelta(minutes=rng.randint(5, 600))
+        updates = [UpdateItem(f"u{i}-{k}", status, f"Update {k} of incident {i}: {status} elevated error rates",
+                              (begin + (end - begin) * k / 4).strftime(ISO_FORMAT))
+                   for k, status in enumerate(["investigating", "identified", "monitoring", "resolved", "postmortem"])]
+        yield IncidentItem(source=f"p{i % 50}", native_id=f"i{i}", title=f"Elevated errors on service {i % 97}",
+                           impact=rng.choice(["minor", "major", "critical", "none"]), impact_raw="major",
+                           status="resolved", started_at=begin.strftime(ISO_FORMAT), started_at_basis="page",
+                           resolved_at=end.strftime(ISO_FORMAT), updates=updates,
+                           components=[ComponentItem(f"p{i % 50}", f"c{i % 7}", f"Component {i % 7}")])
+
+
+def ingest_bench(folder: Path, n: int) -> dict:
+    db_path = folder / f"ingest-{n}.db"
+    db = open_archive(db_path)
+    writer = ArchiveWriter(db)
+    for p in range(50):
+        writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example")
+    items = list(synthetic_incidents(n))
+    started = time.monotonic()
+    for item in items:
+        writer.save_incident(item, "2026-01-01T00:00:00Z")
+    ours = time.monotonic() - started
+    db.close()
+    bare = sqlite_utils.Database(folder / f"bare-{n}.db")
+    started = time.monotonic()
+    bare["incidents"].insert_all(({"id": f"{i.source}:{i.native_id}", "source": i.source, "title": i.title,
+                                   "impact": i.impact, "started_at": i.started_at, "resolved_at": i.resolved_at}
+                                  for i in items), pk="id", batch_size=1000)
+    bare["incident_updates"].insert_all(({"id": f"{i.native_id}:{u.native_id}", "incident_id": i.native_id,
+                                          "status": u.status, "body": u.body, "posted_at": u.posted_at}
+                                         for i in items for u in i.updates), pk="id", batch_size=1000)
+    bare_s = time.monotonic() - started
+    return {"n": n, "ours_per_s": n / ours, "bare_per_s": n / bare_s, "ratio": bare_s / ours}
+
+
+def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
+    """Datasette's response times on an archive of n incidents, 5 updates each."""
+    db_path = folder / "archive.db"
+    db = open_archive(db_path)
+    items = synthetic_incidents(n, seed=7)
+    writer = ArchiveWriter(db)
+    for p in range(50):
+        writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example")
+    rows, updates = [], []
+    for item in items:
+        rows.append({"id": f"{item.source}:{item.native_id}", "source": item.source, "native_id": item.native_id,
+                     "title": item.title, "impact": item.impact, "impact_raw": item.impact_raw, "status": item.status,
+                     "started_at": item.started_at, "started_at_basis": "page", "resolved_at": item.resolved_at,
+                     "duration_s": 3600, "first_seen_at": "2026-01-01T00:00:00Z", "last_seen_at": "2026-01-01T00:00:00Z"})
+        updates += [{"id": f"{item.source}:{item.native_id}:{u.native_id}", "incident_id": f"{item.source}:{item.native_id}",
+                     "native_id": u.native_id, "status": u.status, "body": u.body, "posted_at": u.posted_at,
+                     "first_seen_at": "2026-01-01T00:00:00Z"} for u in item.updates]
+        if len(rows) >= 20_000:
+            db["incidents"].insert_all(rows, batch_size=5000)
+            db["incident_updates"].insert_all(updates, batch_size=5000)
+            rows, updates = [], []
+    db["incidents"].insert_all(rows, batch_size=5000)
+    db["incident_updates"].insert_all(updates, batch_size=5000)
+    db.execute("ANALYZE")
+    db.close()
+    port = 8600 + random.Random().randint(0, 300)
+    server = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/archive"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        pages = {
+            "incidents page with facets": "/incidents",
+            "incident_overview with facets": "/incident_overview",
+            "full-text search of updates": "/incident_updates?_search=identified",
+            "time_to_resolve_between": "/time_to_resolve_between?since=2024-01-01&until=2024-12-31",
+            "time_between_failures_between": "/time_between_failures_between?since=2024-01-01&until=2024-12-31",
+            "incidents_by_impact_between": "/incidents_by_impact_between?since=2024-01-01&until=2024-12-31",
+            "what_was_down": "/what_was_down?at=2024-06-01T12:00:00Z",
+            "CSV export of a year": "/incidents.csv?" + urlencode({"started_at__startswith": "2024", "_size": "max"}),
+        }
+        timings = {}
+        for name, path in pages.items():
+            samples, status = [], None
+            for _ in range(repeat):
+                started = time.monotonic()
+                try:
+                    with urllib.request.urlopen(base + path, timeout=60) as response:
+                        response.read()
+                        status = response.status
+                except urllib.error.HTTPError as error:
+                    status = error.code
+                samples.append((time.monotonic() - started) * 1000)
+            samples.sort()
+            timings[name] = {"median_ms": statistics.median(samples),
+                             "p95_ms": samples[max(0, int(len(samples) * 0.95) - 1)], "status": status}
+        return {"incidents": n, "updates": n * 5, "timings": timings}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def write_report(path: Path, scale: str, results: dict) -> None:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    lines = [
+        "# Benchmarks", "",
+        f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, with `make bench` (scale `{scale}`: `python -m bench.run --scale {scale}`).", "",
+        "## Crawl", "",
+        f"Scrapy's own ceiling here (`scrapy bench`): **{results['scrapy_bench']:.0f} pages/s**.", "",
+        "| sites | incidents | first crawl | pages/s | vs scrapy bench | incidents/s | peak MB | recrawl | recrawl / first | requests | 304s | rows written |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in results["crawl"]:
+        lines.append(
+            f"| {c['sites']} | {c['incidents']} | {c['first_s']:.1f} s | {c['pages_per_s']:.0f} | "
+            f"{100 * c['pages_per_s'] / results['scrapy_bench']:.0f}% | {c['incidents_per_s']:.0f} | {c['first_mb']} | "
+            f"{c['again_s']:.1f} s | {100 * c['again_s'] / c['first_s']:.0f}% | {c['again_requests']} | "
+            f"{c['again_not_modified']} | {c['again_written']} |")
+    lines += ["", "## Ingest", "", "| incidents (5 updates each) | archive writer | bare sqlite-utils insert | ratio |",
+              "|---|---|---|---|"]
+    for i in results["ingest"]:
+        lines.append(f"| {i['n']:,} | {i['ours_per_s']:,.0f}/s | {i['bare_per_s']:,.0f}/s | {100 * i['ratio']:.0f}% |")
+    q = results["queries"]
+    lines += ["", f"## Queries on {q['incidents']:,} incidents and {q['updates']:,} updates", "",
+              "| page | median | p95 | status |", "|---|---|---|---|"]
+    for name, t in q["timings"].items():
+        lines.append(f"| {name} | {t['median_ms']:.0f} ms | {t['p95_ms']:.0f} ms | {t['status']} |")
+    lines += ["", "Raw figures: `docs/benchmarks.json`.", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="quick")
+    parser.add_argument("--out", default="docs/BENCHMARKS.md")
+    args = parser.parse_args()
+    scale = SCALES[args.scale]
+    results = {"scale": args.scale}
+    with tempfile.TemporaryDirectory(prefix="incident-archive-bench-") as folder:
+        folder = Path(folder)
+        print("scrapy bench ...", file=sys.stderr)
+        results["scrapy_bench"] = scrapy_bench_rate()
+        results["crawl"] = []
+        for sites in scale["sites"]:
+            print(f"crawl {sites} sites ...", file=sys.stderr)
+            results["crawl"].append(crawl_bench(folder, sites, scale["incidents_per_site"]))
+        results["ingest"] = []
+        for n in scale["ingest"]:
+            print(f"ingest {n} ...", file=sys.stderr)
+            results["ingest"].append(ingest_bench(folder, n))
+        print(f"queries on {scale['archive']} incidents ...", file=sys.stderr)
+        results["queries"] = query_bench(folder, scale["archive"])
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_name("benchmarks.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    write_report(out, args.scale, results)
+    print(out.read_text())
+
+
+if __name__ == "__main__":
+    main()
