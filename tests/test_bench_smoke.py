@@ -1,0 +1,15 @@
+"""A tiny run of the benchmark code, so `make bench` does not rot between runs."""
+
+from bench.run import crawl_bench, ingest_bench, write_report
+
+
+def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
+    crawl = crawl_bench(tmp_path, sites=2, incidents=3)
+    assert crawl["incidents"] == 6 and crawl["exit"] == (0, 0)
+    assert crawl["again_written"] == 0 and crawl["rows_same"] and crawl["again_not_modified"] > 0
+    ingest = ingest_bench(tmp_path, 200)
+    assert ingest["ours_per_s"] > 0 and ingest["bare_per_s"] > 0
+    report = tmp_path / "BENCHMARKS.md"
+    write_report(report, "tiny", {"scrapy_bench": 100.0, "crawl": [crawl], "ingest": [ingest],
+                                  "queries": {"incidents": 0, "updates": 0, "timings": {}}})
+    assert "| 2 | 6 |" in report.read_text()
