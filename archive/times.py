@@ -46,6 +46,12 @@ def parse_time(value, default_zone: tzinfo | None = timezone.utc) -> datetime | 
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     if isinstance(value, datetime):
         parsed = value
+    elif isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        # The archive's own format: read directly (dateutil is ten times slower).
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            parsed = dateparser.parse(value, tzinfos=ZONE_ABBREVIATIONS)
     else:
         try:
             parsed = dateparser.parse(str(value), tzinfos=ZONE_ABBREVIATIONS)
