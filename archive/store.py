@@ -212,12 +212,27 @@ class ArchiveWriter:
             keep_known_fields(existing, record, item)
         with self.db.atomic():
             if existing is None:
-                self.db["incidents"].insert(record)
+                updates_new = self._insert_new(record, item, seen_at)
             else:
                 self.db["incidents"].update(key, record)
-            updates_new = sum(self._save_update(key, update, seen_at) for update in item.updates)
+                updates_new = sum(self._save_update(key, update, seen_at) for update in item.updates)
             self._save_links(key, item)
         return ("new" if existing is None else "updated"), updates_new
+
+    def _insert_new(self, record: dict, item: IncidentItem, seen_at: str) -> int:
+        """An incident the archive has never seen: its row and all its updates in plain
+        INSERTs (nothing to compare with; this is the hot path of a first crawl)."""
+        columns = ", ".join(f"[{c}]" for c in record)
+        self.db.execute(f"INSERT INTO incidents ({columns}) VALUES ({', '.join('?' * len(record))})",
+                        list(record.values()))
+        rows = [(f"{record['id']}:{u.native_id}", record["id"], u.native_id, u.status, u.body, u.posted_at, seen_at)
+                for u in item.updates]
+        cursor = self.db.conn.executemany(
+            "INSERT OR IGNORE INTO incident_updates (id, incident_id, native_id, status, body, posted_at, first_seen_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        return cursor.rowcount  # rows this statement inserted, not those its FTS triggers wrote
 
     def _save_links(self, key: str, item: IncidentItem) -> None:
         """Components, component impact windows and regions of an incident (never removed)."""
