@@ -18,6 +18,7 @@ from datetime import timedelta
 import sqlite_utils
 
 from archive.times import ISO_FORMAT, parse_time, utc_now
+from scraper.parsers.news import mentioned
 
 UPSTREAM_WORDS = re.compile(
     r"\b(upstream (?:provider|partner|service)s?|cloud provider|third[- ]party provider|hosting provider"
@@ -28,10 +29,6 @@ BEFORE = timedelta(hours=6)  # an article may report an incident before the page
 AFTER = timedelta(hours=48)  # or follow it by a day or two
 OPEN_INCIDENT_SPAN = timedelta(days=3)
 MIN_SCORE = 0.5
-
-
-def names_in(text: str, names: list[str]) -> list[str]:
-    return [n for n in names if n and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text, re.IGNORECASE)]
 
 
 def _window(incident: dict) -> tuple:
@@ -54,7 +51,7 @@ class ArticleLinker:
         when = parse_time(article["published_at"] or article["first_seen_at"])
         links: dict[str, tuple[float, str]] = {}
         for sid, names in self.names.items():
-            named = names_in(text, names)
+            named = mentioned(text, names)
             if not named:
                 continue
             for incident in self.db.query(
@@ -71,7 +68,7 @@ class ArticleLinker:
                         [incident["id"]],
                     )
                 ]
-                hit = names_in(text, products)
+                hit = mentioned(text, products)
                 during = start - BEFORE <= when <= end
                 score = 0.5 + 0.1 * min(3, len(hit)) + (0.2 if during else 0.1)
                 timing = "during the incident" if during else "within two days of its end"
@@ -100,7 +97,7 @@ class ArticleLinker:
                     continue
                 other_start, other_end = _window(other)
                 overlap = (min(end, other_end) - max(start, other_start)).total_seconds() // 60
-                named = names_in(text, self.names.get(upstream, []))
+                named = mentioned(text, self.names.get(upstream, []))
                 score = 0.5 + (0.3 if named else 0.0) + (0.1 if overlap >= 60 else 0.0)
                 source_name = self.sources[incident["source"]]["name"]
                 found[other["id"]] = (

@@ -41,12 +41,15 @@ FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "PROGRESS_INTERVAL=0", "-s", "
 
 def run_measured(args: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
     """Wall time and peak memory (MB) of one child process."""
-    started = time.monotonic()
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.monotonic() - started
-    out, err = process.stdout.read(), process.stderr.read()
-    return elapsed, usage.ru_maxrss // 1024, subprocess.CompletedProcess(args, status >> 8, out, err)
+    # Output goes to files: thousands of sources print more than a pipe holds before wait4 returns.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        process = subprocess.Popen(args, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        return elapsed, usage.ru_maxrss // 1024, subprocess.CompletedProcess(args, status >> 8, out.read(), err.read())
 
 
 def scrapy_bench_rate(seconds: int = 10) -> float:

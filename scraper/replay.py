@@ -67,7 +67,7 @@ def sniff_content_type(body: bytes) -> str:
         return "application/json; charset=utf-8"
     if head.startswith((b"<?xml", b"<rss", b"<feed")):
         return "application/xml; charset=utf-8"
-    if head.startswith((b"<!doctype", b"<html")) or head.startswith(b"<"):
+    if head.startswith(b"<"):
         return "text/html; charset=utf-8"
     return "text/plain; charset=utf-8"
 

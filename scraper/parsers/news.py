@@ -69,7 +69,7 @@ def parse_feed(body, source: str) -> list[FeedEntry]:
 
 def mentioned(text: str, names: list[str]) -> list[str]:
     """The names (providers, products) the text mentions, as whole words."""
-    return [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text, re.IGNORECASE)]
+    return [n for n in names if n and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text, re.IGNORECASE)]
 
 
 def is_about_outage(entry: FeedEntry, names: list[str]) -> bool:
