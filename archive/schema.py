@@ -232,6 +232,18 @@ def _service_outage_views(db: sqlite_utils.Database) -> None:
         db.create_view(name, VIEWS[name], replace=True)
 
 
+def _time_to_resolve_from_first_response(db: sqlite_utils.Database) -> None:
+    """Time to resolve counts from the first investigating/identified/monitoring post.
+
+    Counting from the first post of any kind gave incidents first posted already
+    resolved a time to resolve of zero, which pulled every mean down.
+    """
+    from archive.views import VIEWS
+
+    for name in ("incident_stages", "time_to_resolve"):
+        db.create_view(name, VIEWS[name], replace=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
@@ -239,6 +251,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _analytics,
     _overview,
     _service_outage_views,
+    _time_to_resolve_from_first_response,
 ]
 
 

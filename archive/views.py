@@ -1,8 +1,10 @@
 """The analytics, as SQL views: users query them, Datasette's canned queries read them.
 
-Durations follow the ICPE 2025 study: an incident runs from its first post to its
-(last) "resolved" post; the time between failures of a service is the gap between the
-first posts of its consecutive incidents; availability counts a partial outage at 0.3
+Durations follow the ICPE 2025 study: the time to resolve runs from an incident's first
+"investigating", "identified" or "monitoring" post to its (last) "resolved" post, so an
+incident first posted already resolved has none (its window, when the text states one, is
+in ``incidents.started_at``); the time between failures of a service is the gap between
+the first posts of its consecutive incidents; availability counts a partial outage at 0.3
 of a major one (Atlassian Statuspage's own uptime rule).
 """
 
@@ -27,6 +29,8 @@ VIEWS = {
     "incident_stages": """
         select i.id as incident_id, i.source, i.title, i.impact,
                min(u.posted_at) as first_posted_at,
+               min(case when u.status in ('investigating', 'identified', 'monitoring') then u.posted_at end)
+                   as first_response_at,
                min(case when u.status = 'investigating' then u.posted_at end) as investigating_at,
                min(case when u.status = 'identified' then u.posted_at end) as identified_at,
                min(case when u.status = 'monitoring' then u.posted_at end) as monitoring_at,
@@ -38,9 +42,9 @@ VIEWS = {
     "time_to_resolve": """
         with d as (
             select s.source, s.service,
-                   (julianday(st.resolved_post_at) - julianday(st.first_posted_at)) * 24 as hours
+                   (julianday(st.resolved_post_at) - julianday(st.first_response_at)) * 24 as hours
             from incident_services s join incident_stages st on st.incident_id = s.incident_id
-            where st.resolved_post_at is not null
+            where st.resolved_post_at is not null and st.first_response_at is not null
         ), r as (
             select *, row_number() over (partition by source, service order by hours) as n,
                    count(*) over (partition by source, service) as total

@@ -28,6 +28,10 @@ INCIDENTS = {
 }
 OUTAGE_MINUTES = {"API": 7891, "ChatGPT": 5185, "Labs": 2821, "Playground": 1636, "api.anthropic.com": 1675,
                   "claude.ai": 3017, "console.anthropic.com": 2032, "Character.AI": 3351}
+# Table 5 of the study: mean time to resolve (hours) and between failures (days) per service.
+PAPER_MTTR_MTBF = {"API": (2.56, 5.64), "ChatGPT": (3.64, 4.01), "Labs": (3.03, 18.24), "Playground": (2.95, 39.93),
+                   "api.anthropic.com": (2.81, 5.22), "claude.ai": (3.16, 4.79), "console.anthropic.com": (2.05, 5.73),
+                   "Character.AI": (3.95, 8.74)}
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +81,24 @@ def test_outage_minutes_per_service(research_archive):
     assert dict(rows) == OUTAGE_MINUTES
 
 
-def test_time_to_resolve_and_between_failures_match_the_dataset(research_archive):
-    """The archive's queries give the same means as the dataset's own cleaned table."""
+def _study_means(table, service):
+    """The study's definitions applied to its own cleaned table, independently of our SQL."""
+    rows = [r for r in table if r[service] == "1"]
+    at = lambda r, k: datetime.fromisoformat(r[f"{k}_timestamp"]) if r[f"{k}_timestamp"] else None  # noqa: E731
+    hours = []
+    for r in rows:
+        answered = [t for t in (at(r, "investigating"), at(r, "identified"), at(r, "monitoring")) if t]
+        if answered and at(r, "resolved"):
+            hours.append((at(r, "resolved") - min(answered)).total_seconds() / 3600)
+    starts = sorted(at(r, "start") for r in rows)
+    gaps = [(b - a).total_seconds() / 86400 for a, b in zip(starts, starts[1:])]
+    return len(hours), statistics.mean(hours), statistics.mean(gaps), (starts[-1] - starts[0]).total_seconds() / 86400
+
+
+def test_time_to_resolve_and_between_failures(research_archive):
+    """Mean time to resolve (hours) and between failures (days) per service: equal to the
+    study's definitions applied to its cleaned table, and within 3% of the paper's Table 5,
+    but for two MTBF cells whose gap the arithmetic explains (below)."""
     from tests.conftest import REALDATA
 
     clean = REALDATA / "research" / "llm-service-analysis" / "data" / "clean" / "incident" / "2024-08-31"
@@ -86,16 +106,20 @@ def test_time_to_resolve_and_between_failures_match_the_dataset(research_archive
     db_path, _ = research_archive
     ttr = {r["service"]: r for r in canned(db_path, "time_to_resolve_between", since="", until=STUDY_END)}
     tbf = {r["service"]: r for r in canned(db_path, "time_between_failures_between", since="", until=STUDY_END)}
-    for service in ["API", "ChatGPT", "Labs", "Playground", "api.anthropic.com", "claude.ai",
-                    "console.anthropic.com", "Character.AI"]:
-        rows = [r for r in table if r[service] == "1"]
-        spans = [(datetime.fromisoformat(r["close_timestamp"]) - datetime.fromisoformat(r["start_timestamp"]))
-                 .total_seconds() / 3600 for r in rows]
-        starts = sorted(datetime.fromisoformat(r["start_timestamp"]) for r in rows)
-        gaps = [(b - a).total_seconds() / 86400 for a, b in zip(starts, starts[1:])]
-        assert ttr[service]["incidents"] == len(rows)
-        assert ttr[service]["mean_hours"] == pytest.approx(statistics.mean(spans), abs=0.006), service
-        assert tbf[service]["mean_days"] == pytest.approx(statistics.mean(gaps), abs=0.006), service
+    for service, (paper_mttr, paper_mtbf) in PAPER_MTTR_MTBF.items():
+        answered, mttr, mtbf, span_days = _study_means(table, service)
+        assert ttr[service]["incidents"] == answered, service
+        assert ttr[service]["mean_hours"] == pytest.approx(mttr, abs=0.006), service
+        assert tbf[service]["mean_days"] == pytest.approx(mtbf, abs=0.006), service
+        assert ttr[service]["mean_hours"] == pytest.approx(paper_mttr, rel=0.03), service
+        if service in ("Labs", "Playground"):
+            # 3.1-3.2% off: the paper's snapshot (2024-09-25) held one incident fewer between the
+            # same first and last ones, so its mean is the same span over one gap fewer.
+            assert tbf[service]["mean_days"] == pytest.approx(paper_mtbf, rel=0.035), service
+            gaps = tbf[service]["gaps"]
+            assert span_days / (gaps - 1) == pytest.approx(paper_mtbf, rel=0.002), service
+        else:
+            assert tbf[service]["mean_days"] == pytest.approx(paper_mtbf, rel=0.03), service
 
 
 def test_december_2024_incident_shows_azure_beside_it(research_archive):
