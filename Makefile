@@ -29,8 +29,11 @@ serve: install
 	$(BIN)/incident-archive serve --db $(DB) --port $(PORT)
 
 # No network needed: recorded status pages served locally, crawled by the real spiders.
+# Where ../shared/realdata is beside the clone, the ICPE 2025 dataset is imported first.
+RESEARCH := ../shared/realdata/research
+DEMO_RESEARCH := $(if $(wildcard $(RESEARCH)/FAILS),--research $(RESEARCH)/llm-service-analysis/data/raw --research $(RESEARCH)/FAILS)
 demo: install
-	$(BIN)/incident-archive demo --db demo.db --port $(PORT)
+	$(BIN)/incident-archive demo --db demo.db --port $(PORT) $(DEMO_RESEARCH)
 
 # The browser test drives Debian's chromium through Playwright (no browser download).
 chromium:

@@ -114,7 +114,7 @@ def exec_datasette(db_path: str, host: str, port: int) -> None:
 
     open_archive(db_path).close()  # create or upgrade it, so an empty archive still serves
     metadata_file = Path(tempfile.gettempdir()) / f"incident-archive-metadata-{os.getpid()}.yaml"
-    metadata_file.write_text(yaml.safe_dump(load_metadata(db_path)), encoding="utf-8")
+    metadata_file.write_text(yaml.safe_dump(load_metadata(db_path), sort_keys=False), encoding="utf-8")
     args = [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
     os.execv(sys.executable, args)
@@ -133,13 +133,24 @@ def serve(db_path, host, port):
 @click.option("--db", "db_path", default="demo.db", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Crawl the recorded sites and stop.")
-def demo(db_path, port, no_serve):
+@click.option("--research", "research_paths", multiple=True, type=click.Path(exists=True),
+              help="Import these research datasets first (as import-research does), for years of history.")
+def demo(db_path, port, no_serve, research_paths):
     """Crawl the project's recorded status pages from a local server, then serve them.
 
-    Needs no network: a newcomer sees a populated archive in a minute.
+    Needs no network: a newcomer sees a populated archive in a minute. With
+    ``--research``, the ICPE 2025 dataset is imported first, so the dashboards show
+    2021-2024 history and OpenAI's republished incidents link to their Statuspage records.
     """
     from scraper.demo import write_demo_news, write_demo_sites
     from scraper.replay import serving
+
+    if research_paths:
+        from archive.research import import_paths
+
+        with exclusive(db_path):
+            counts = import_paths([Path(p) for p in research_paths], db_path)
+        click.echo(f"research: {counts['new']} new incidents, {counts['days']} service-days of outage minutes")
 
     with tempfile.TemporaryDirectory(prefix="incident-archive-demo-") as folder:
         folder = Path(folder)

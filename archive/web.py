@@ -27,8 +27,12 @@ def metadata_path() -> Path:
 def load_metadata(db_path: str | Path) -> dict:
     """The metadata, with its database section named after the archive file."""
     metadata = yaml.safe_load(metadata_path().read_text(encoding="utf-8"))
-    database = metadata["databases"].pop("archive")
-    metadata["databases"][Path(db_path).stem] = database
+    name = Path(db_path).stem
+    metadata["databases"][name] = metadata["databases"].pop("archive")
+    for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for part in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
+            if part.get("db") == "archive":
+                part["db"] = name
     return metadata
 
 

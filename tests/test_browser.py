@@ -115,3 +115,29 @@ def test_a_person_finds_the_upstream_incident_and_downloads_csv(served_archive, 
         text = csv_path.read_text()
         assert text.startswith("id,") and "openai:6bwlxnvdncnm" in text and "azure:CNF4-N_0" in text
         browser.close()
+
+
+def test_the_reliability_dashboard_draws_its_charts(served_archive, tmp_path):
+    """The pre-built charts render in a real browser, with vega loaded from the plugin's own
+    static files (the test machine has no network)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(served_archive + "/-/dashboards/reliability")
+        expect(page.locator("h1")).to_contain_text("Reliability at a glance")
+        monthly = page.locator("#chart-incidents-per-month")
+        expect(monthly.locator("canvas, svg").first).to_be_visible(timeout=15000)
+        count_url = served_archive + "/archive.json?_shape=array&sql=select+count(*)+as+n+from+incidents"
+        incidents = json.load(urllib.request.urlopen(count_url))[0]["n"]
+        assert incidents >= 3
+        expect(page.locator("#chart-incidents-total")).to_have_text(str(incidents))
+        expect(page.locator("#chart-upstream-overlaps")).to_contain_text("azure:CNF4-N_0")
+        expect(page.locator("#chart-time-to-resolve-distribution canvas, "
+                            "#chart-time-to-resolve-distribution svg").first).to_be_visible()
+        assert not errors, errors
+        shot(page, "dashboard", tmp_path)
+        browser.close()

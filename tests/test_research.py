@@ -181,3 +181,42 @@ def test_outage_probability_and_outage_days_tables(research_archive):
     header, [shares] = paper_table("table-outage_days_percent.csv")
     ours = dict(db.execute("select service, outage_days_pct from service_outage_days").fetchall())
     assert [ours[PAPER_SERVICES[h]] for h in header] == shares
+
+
+def test_reliability_dashboard_charts_the_archive(research_archive):
+    """Every pre-built chart of /-/dashboards/reliability runs on the imported study data,
+    unfiltered and filtered, and its figures agree with the analytics views."""
+    from datasette_dashboards import replace_opts_in_query
+
+    from archive.web import load_metadata
+
+    db_path, _ = research_archive
+    ds = datasette_instance(db_path)
+    charts = load_metadata(db_path)["plugins"]["datasette-dashboards"]["reliability"]["charts"]
+    page = asyncio.run(ds.client.get("/-/dashboards/reliability?source=openai"))
+    assert page.status_code == 200 and "Incidents per month, by provider" in page.text
+
+    def chart(name, **filters):
+        sql = replace_opts_in_query(charts[name]["query"], filters)
+        response = asyncio.run(ds.client.get(f"/{db_path.stem}.json?" + urlencode(
+            {"sql": sql, "_shape": "array", **filters})))
+        assert response.status_code == 200, (name, response.text)
+        return response.json()
+
+    study = {"source": "characterai", "date_end": "2024-08-31"}
+    [total] = chart("incidents-total", **study)
+    assert total["incidents"] == 36 == sum(r["incidents"] for r in chart("incidents-per-month", **study))
+    [per_service] = chart("time-to-resolve-per-service", **study)
+    assert sum(r["incidents"] for r in chart("time-to-resolve-distribution", **study)) == per_service["incidents"]
+    [mean] = chart("mean-hours-to-resolve", **study)
+    assert mean["hours"] == per_service["mean_hours"] == pytest.approx(3.85, abs=0.01)  # paper: 3.95, see above
+
+    availability = chart("availability-per-month", source="openai", date_start="2024-01-01", date_end="2024-08-31")
+    assert {r["month"] for r in availability} == {f"2024-{m:02}-01" for m in range(1, 9)}
+    assert all(90 < r["availability_pct"] <= 100 for r in availability)
+    assert min(r["availability_pct"] for r in availability) < 99.9
+    upstream = chart("upstream-overlaps", source="openai")
+    assert ("openai:6bwlxnvdncnm", "azure:CNF4-N_0", 598) in {
+        (r["incident_id"], r["upstream_incident_id"], r["overlap_minutes"]) for r in upstream}
+    for name in charts:
+        assert chart(name), name
