@@ -51,15 +51,26 @@ def parse_time(value, default_zone: tzinfo | None = timezone.utc) -> datetime | 
         try:
             return datetime.fromisoformat(value)
         except ValueError:
-            parsed = dateparser.parse(value, tzinfos=ZONE_ABBREVIATIONS)
-    else:
+            parsed = _parse_with_dateutil(value)
+    elif isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in "T ":
+        # ISO 8601, what JSON APIs send: the standard library reads it ten times faster.
         try:
-            parsed = dateparser.parse(str(value), tzinfos=ZONE_ABBREVIATIONS)
-        except (ValueError, OverflowError) as error:
-            raise ValueError(f"not a time: {value!r}") from error
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = _parse_with_dateutil(value)
+    else:
+        parsed = _parse_with_dateutil(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_zone or timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def _parse_with_dateutil(value) -> datetime:
+    """Any other wording of a time ("Dec 26, 2024 19:00 PST", RFC 822 in feeds)."""
+    try:
+        return dateparser.parse(str(value), tzinfos=ZONE_ABBREVIATIONS)
+    except (ValueError, OverflowError) as error:
+        raise ValueError(f"not a time: {value!r}") from error
 
 
 def to_utc_iso(value, default_zone: tzinfo | None = timezone.utc) -> str | None:

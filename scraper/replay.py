@@ -110,6 +110,10 @@ class ReplayHandler(BaseHTTPRequestHandler):
 
 class ReplayServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: with hundreds of sources connecting at
+    # once, the kernel drops SYNs and clients wait out 1, 3, 7, 15 s retransmissions,
+    # which a benchmark would blame on the crawler.
+    request_queue_size = 1024
 
     def __init__(self, root: Path, port: int = 0):
         super().__init__(("127.0.0.1", port), ReplayHandler)

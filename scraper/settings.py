@@ -37,7 +37,7 @@ DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 # If-Modified-Since, so an unchanged page costs a 304 and no parsing surprises.
 HTTPCACHE_ENABLED = True
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
-HTTPCACHE_STORAGE = "scraper.httpcache.TolerantFilesystemCacheStorage"
+HTTPCACHE_STORAGE = "scraper.httpcache.SqliteCacheStorage"
 HTTPCACHE_GZIP = True
 
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}

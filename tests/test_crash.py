@@ -74,44 +74,56 @@ def test_killed_crawls_leave_a_sound_archive_that_a_rerun_completes(tmp_path):
     assert runs[-1] == "ok" and "interrupted" in runs
 
 
-def test_a_cache_entry_cut_short_by_a_kill_is_never_served(tmp_path):
-    """The cache writes an entry as several files; a crawl killed between them must not
-    leave an entry whose body is a stub (the next crawl, told 304, would parse it)."""
+CACHE_WRITER = """
+import sys, hashlib
+from types import SimpleNamespace
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.utils.request import RequestFingerprinter
+from scraper.httpcache import SqliteCacheStorage
+from scraper.runner import crawl_settings
+
+storage = SqliteCacheStorage(crawl_settings(sys.argv[1]))
+storage.open_spider(SimpleNamespace(crawler=SimpleNamespace(request_fingerprinter=RequestFingerprinter())))
+print("ready", flush=True)
+for round in range(10**9):
+    for n in range(50):
+        body = (f"entry {n} round {round} " * 20000).encode()
+        request = Request(f"http://127.0.0.1/api/v2/incidents/{n}.json")
+        storage.store_response(None, request, Response(request.url, body=body, headers={"ETag": f'"{round}"'}))
+"""
+
+
+def test_a_cache_entry_written_when_the_crawl_is_killed_is_whole_or_absent(tmp_path):
+    """A crawl killed while the HTTP cache writes must never leave a stub entry (the next
+    crawl, told 304, would parse it): a process storing 400 KB responses in a loop is
+    killed at random moments, and every entry then reads back whole."""
     from types import SimpleNamespace
 
     from scrapy import Request
-    from scrapy.http import Response
     from scrapy.utils.request import RequestFingerprinter
 
-    from scraper.httpcache import TolerantFilesystemCacheStorage
+    from scraper.httpcache import SqliteCacheStorage
     from scraper.runner import crawl_settings
 
-    storage = TolerantFilesystemCacheStorage(crawl_settings(tmp_path / "a.db"))
-    spider = SimpleNamespace(name="s", crawler=SimpleNamespace(stats=SimpleNamespace(inc_value=lambda *a: None)))
-    storage._fingerprinter = RequestFingerprinter()
-    request = Request("http://127.0.0.1/api/v2/incidents/x.json")
-    body = b'{"incident": {"id": "x", "name": "whole"}}'
-    storage.store_response(spider, request, Response(request.url, body=body, headers={"ETag": '"1"'}))
-    assert storage.retrieve_response(spider, request).body == body
-
-    class Killed(BaseException):
-        pass
-
-    real_open = storage._open
-
-    def open_then_die(path, mode="rb"):
-        handle = real_open(path, mode)
-        if str(path).endswith("response_body") and "w" in mode:
-            handle.write(b'{"incid')  # half the body, then the process dies
-            handle.flush()
-            raise Killed
-        return handle
-
-    storage._open = open_then_die
-    try:
-        storage.store_response(spider, request, Response(request.url, body=b'{"incident": {"id": "x", "name": "new"}}'))
-    except Killed:
-        pass
-    storage._open = real_open
-    cached = storage.retrieve_response(spider, request)
-    assert cached is None or cached.body == body  # absent or the old whole copy, never the stub
+    rng = random.Random(5)
+    spider = SimpleNamespace(crawler=SimpleNamespace(request_fingerprinter=RequestFingerprinter(),
+                                                     stats=SimpleNamespace(inc_value=lambda *a: None)))
+    for kill in range(3):
+        writer = subprocess.Popen([sys.executable, "-c", CACHE_WRITER, str(tmp_path / "a.db")],
+                                  stdout=subprocess.PIPE, text=True)
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.3, 1.5))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        storage = SqliteCacheStorage(crawl_settings(tmp_path / "a.db"))
+        storage.open_spider(spider)
+        whole = 0
+        for n in range(50):
+            cached = storage.retrieve_response(spider, Request(f"http://127.0.0.1/api/v2/incidents/{n}.json"))
+            if cached is not None:
+                round_ = cached.headers[b"ETag"].decode().strip('"')
+                assert cached.body == (f"entry {n} round {round_} " * 20000).encode()
+                whole += 1
+        storage.close_spider(spider)
+        assert whole > 0  # the kills landed after some writes
