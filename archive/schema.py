@@ -244,6 +244,19 @@ def _time_to_resolve_from_first_response(db: sqlite_utils.Database) -> None:
         db.create_view(name, VIEWS[name], replace=True)
 
 
+def _title_index(db: sqlite_utils.Database) -> None:
+    """Finding another platform's copy of an incident looks up its title in its source."""
+    db.execute("CREATE INDEX IF NOT EXISTS incidents_source_title ON incidents(source, lower(trim(title)))")
+
+
+def _text_indexed_by_the_writer(db: sqlite_utils.Database) -> None:
+    """The archive writer adds new incidents and updates to the full-text indexes once
+    per batch (ArchiveWriter._index_new_text); per-row insert triggers cost half of a
+    first crawl's write time. The update triggers stay."""
+    for table in ("incidents", "incident_updates"):
+        db.execute(f"DROP TRIGGER IF EXISTS [{table}_ai]")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
@@ -252,6 +265,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _overview,
     _service_outage_views,
     _time_to_resolve_from_first_response,
+    _title_index,
+    _text_indexed_by_the_writer,
 ]
 
 

@@ -46,6 +46,9 @@ class ArchivePipeline:
         self.writer = ArchiveWriter(self.db)
         self.seen_at = utc_now()
         self.counts = dict.fromkeys(COUNTS, 0)
+        # Incidents are written in batches: one transaction each, not one per incident.
+        self.pending: list[IncidentItem] = []
+        self.batch_size = self.crawler.settings.getint("ARCHIVE_BATCH_SIZE")
         source = spider.source
         self.writer.save_source(source.id, source.kind, source.name, source.url,
                                 source.options.get("depends_on"), source.options.get("aliases"))
@@ -57,11 +60,12 @@ class ArchivePipeline:
 
     def process_item(self, item, spider=None):
         if isinstance(item, IncidentItem):
-            outcome, updates_new = self.writer.save_incident(item, self.seen_at)
-            self.counts[f"incidents_{outcome}"] += 1
-            self.counts["updates_new"] += updates_new
-            self.stats.inc_value(f"archive/incidents_{outcome}")
-        elif isinstance(item, ArticleItem):
+            self.pending.append(item)
+            if len(self.pending) >= self.batch_size:
+                self.flush()
+            return item
+        self.flush()  # keep the order in which the page gave its items
+        if isinstance(item, ArticleItem):
             self.counts[f"articles_{self.writer.save_article(item, self.seen_at)}"] += 1
         elif isinstance(item, ComponentItem):
             self.writer.save_components([item])
@@ -69,8 +73,30 @@ class ArchivePipeline:
             self.writer.save_source_status(item)
         return item
 
+    def flush(self) -> None:
+        """Write the incidents gathered so far, in one transaction (a reader sees all of
+        an incident's updates or none of it)."""
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            results = self.writer.save_incidents(batch, self.seen_at)
+        except Exception:  # one bad record must not cost the others: write them one at a time
+            results = []
+            for item in batch:
+                try:
+                    results.append(self.writer.save_incident(item, self.seen_at))
+                except Exception as error:
+                    self.crawler.spider.errors.append(
+                        f"incident {item.native_id} not archived: {type(error).__name__}: {error}")
+        for outcome, updates_new in results:
+            self.counts[f"incidents_{outcome}"] += 1
+            self.counts["updates_new"] += updates_new
+            self.stats.inc_value(f"archive/incidents_{outcome}")
+
     def close_spider(self, spider=None):
         spider = spider or self.crawler.spider
+        self.flush()
         stats = self.stats.get_stats()
         counts = dict(self.counts)
         counts["items_skipped"] = spider.skipped

@@ -35,6 +35,12 @@ def provider_names(sources: list[Source]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _stop_reactor(_) -> None:
+    from twisted.internet import reactor  # imported late: Scrapy installs the asyncio reactor first
+
+    reactor.callLater(0, reactor.stop)
+
+
 def run_crawl(
     sources: list[Source], db_path: str | Path, overrides: dict | None = None, all_sources: list[Source] | None = None
 ) -> list[dict]:
@@ -55,19 +61,28 @@ def run_crawl(
         plans.append((source, writer.complete_native_ids(source.id), writer.is_backfilled(source.id)))
     db.close()
 
-    process = CrawlerProcess(crawl_settings(db_path, overrides))
+    settings = crawl_settings(db_path, overrides)
+    process = CrawlerProcess(settings)
     names = provider_names(all_sources or sources)
+    # At most CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
+    # its own engine, so memory stays flat however many sources the file lists.
+    from twisted.internet import defer
+
+    slots = defer.DeferredSemaphore(settings.getint("CONCURRENT_SOURCES"))
+    crawls = []
     for source, known_complete, backfilled in plans:
         extra = {"names": names} if source.kind == "news" else {}
-        process.crawl(
+        crawls.append(slots.run(
+            process.crawl,
             SPIDERS_BY_KIND[source.kind],
             source=source,
             crawl_id=crawl_id,
             known_complete=known_complete,
             backfilled=backfilled,
             **extra,
-        )
-    process.start()
+        ))
+    defer.DeferredList(crawls).addBoth(_stop_reactor)
+    process.start(stop_after_crawl=False)
 
     db = open_archive(db_path)
     ArticleLinker(db).link_all()

@@ -16,6 +16,8 @@ AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
+# Sources crawled at the same time (one Scrapy crawler each); the rest wait their turn.
+CONCURRENT_SOURCES = 48
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = True
 RETRY_TIMES = 3
@@ -41,6 +43,8 @@ HTTPCACHE_STORAGE = "scraper.httpcache.SqliteCacheStorage"
 HTTPCACHE_GZIP = True
 
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
+# Incidents written per transaction; a crawl killed mid-batch refetches that batch.
+ARCHIVE_BATCH_SIZE = 100
 EXTENSIONS = {
     "scraper.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -35,10 +35,10 @@ def big_site(tmp_path):
         yield site, sources
 
 
-def crawl_process(db_path, sources):
+def crawl_process(db_path, sources, *settings):
     return subprocess.Popen([sys.executable, "-m", "archive.cli", "crawl", "--db", str(db_path),
-                             "--sources", str(sources), *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             "--sources", str(sources), *FAST, *settings], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_readers_never_see_half_an_incident_while_a_crawl_writes(tmp_path, big_site):
@@ -60,7 +60,10 @@ def test_readers_never_see_half_an_incident_while_a_crawl_writes(tmp_path, big_s
             except OSError:
                 assert time.monotonic() < deadline, "Datasette did not start"
                 time.sleep(0.2)
-        crawl = crawl_process(db_path, sources)
+        # Paced (one request at a time, 0.1 s apart) and written 10 incidents per
+        # transaction, so the readers have time to poll between many commits.
+        crawl = crawl_process(db_path, sources, "-s", "DOWNLOAD_DELAY=0.1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+                              "-s", "ARCHIVE_BATCH_SIZE=10")
         polls, seen_counts, started = 0, set(), time.monotonic()
         while crawl.poll() is None and time.monotonic() - started < POLL_LIMIT_S:
             with urllib.request.urlopen(url, timeout=10) as response:
@@ -79,15 +82,25 @@ def test_readers_never_see_half_an_incident_while_a_crawl_writes(tmp_path, big_s
     assert len(seen_counts) >= 3, seen_counts  # the readers saw the archive grow
 
 
+LOCK_HOLDER = """
+import sys, time
+from archive.lock import exclusive
+with exclusive(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
 def test_a_second_crawl_refuses_or_waits(tmp_path, big_site):
     _, sources = big_site
     db_path = tmp_path / "archive.db"
-    first = crawl_process(db_path, sources)
-    time.sleep(1.5)  # the first one holds the lock by now
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db_path), "4"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"  # as a crawl holds it while it writes
     refused = run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST)
+    started = time.monotonic()
     waited = run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, "--wait", "120")
-    first.wait(timeout=120)
-    assert first.returncode == 0
+    holder.wait(timeout=30)
     assert refused.returncode == 2
-    assert f"Error: another crawl is writing to {db_path} (pid {first.pid}" in refused.stderr
-    assert waited.returncode == 0 and "0 new" in waited.stdout  # it ran after the first, finding it all
+    assert f"Error: another crawl is writing to {db_path} (pid {holder.pid}" in refused.stderr
+    assert waited.returncode == 0 and "300 new" in waited.stdout  # it ran once the lock was free
+    assert time.monotonic() - started > 1.0  # ... and not before
