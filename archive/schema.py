@@ -257,6 +257,29 @@ def _text_indexed_by_the_writer(db: sqlite_utils.Database) -> None:
         db.execute(f"DROP TRIGGER IF EXISTS [{table}_ai]")
 
 
+def _stage_times_table(db: sqlite_utils.Database) -> None:
+    """Each incident's stage times as a table the writer keeps (was computed by a view
+    from every update on every query), and indexes for the pages people open most:
+    facets by impact and status, updates newest first."""
+    from archive.views import STAGE_TIMES_SELECT, VIEWS
+
+    db["incident_stage_times"].create(
+        {"incident_id": str, "source": str, "first_posted_at": str, "first_response_at": str,
+         "investigating_at": str, "identified_at": str, "monitoring_at": str, "resolved_post_at": str,
+         "postmortem_at": str},
+        pk="incident_id",
+        foreign_keys=[("incident_id", "incidents", "id")],
+    )
+    db.execute(f"INSERT INTO incident_stage_times {STAGE_TIMES_SELECT} GROUP BY u.incident_id")
+    db["incident_stage_times"].create_index(["first_posted_at"])
+    db["incident_stage_times"].create_index(["source", "first_posted_at"])
+    db["incidents"].create_index(["impact"], if_not_exists=True)
+    db["incidents"].create_index(["status"], if_not_exists=True)
+    db["incident_updates"].create_index(["status"], if_not_exists=True)
+    db["incident_updates"].create_index(["posted_at"], if_not_exists=True)
+    db.create_view("incident_stages", VIEWS["incident_stages"], replace=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
@@ -267,6 +290,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _time_to_resolve_from_first_response,
     _title_index,
     _text_indexed_by_the_writer,
+    _stage_times_table,
 ]
 
 

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from archive.schema import migrate
 from archive.times import parse_time, seconds_between, utc_now
+from archive.views import STAGE_TIMES_SELECT
 from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
 
 RESOLVED_STATUSES = ("resolved", "postmortem", "completed")
@@ -275,6 +276,7 @@ class ArchiveWriter:
             list(updates.values()),
         )
         self.index_new_text()
+        self._refresh_stage_times(list(pending))
         self._save_components_of([(key, item) for key, (_, item) in pending.items()])
         for key, (_, item) in pending.items():
             self._save_impacts_and_regions(key, item)
@@ -296,6 +298,15 @@ class ArchiveWriter:
                 f"INSERT INTO [{table}_fts] (rowid, [{column}]) SELECT rowid, [{column}] FROM [{table}] "
                 f"WHERE rowid > (SELECT coalesce(max(id), 0) FROM [{table}_fts_docsize])"
             )
+
+    def _refresh_stage_times(self, incident_ids: list[str]) -> None:
+        """Recompute the stage times (archive.views.STAGE_TIMES_SELECT) of these incidents."""
+
+        for start in range(0, len(incident_ids), 500):
+            chunk = incident_ids[start:start + 500]
+            self.db.execute(
+                f"INSERT OR REPLACE INTO incident_stage_times {STAGE_TIMES_SELECT} "
+                f"WHERE u.incident_id IN ({', '.join('?' * len(chunk))}) GROUP BY u.incident_id", chunk)
 
     def _new_record(self, item: IncidentItem, seen_at: str) -> dict:
         return {
@@ -351,6 +362,7 @@ class ArchiveWriter:
         with self.db.atomic():
             self.db["incidents"].update(key, record)
             updates_new = sum(self._save_update(key, update, seen_at) for update in item.updates)
+            self._refresh_stage_times([key])
             self._save_links(key, item)
         return "updated", updates_new
 
@@ -425,6 +437,7 @@ class ArchiveWriter:
         """Updates, components and windows the archive lacks; the incident row stays."""
         with self.db.atomic():
             updates_new = sum(self._save_update(incident_id, update, seen_at) for update in item.updates)
+            self._refresh_stage_times([incident_id])
             self._save_links(incident_id, item)
         return ("updated" if updates_new else "unchanged"), updates_new
 

@@ -27,8 +27,10 @@ import sqlite_utils
 
 from archive.store import ArchiveWriter, open_archive
 from archive.times import ISO_FORMAT
+from archive.views import STAGE_TIMES_SELECT
 from scraper.items import ComponentItem, IncidentItem, UpdateItem
 from scraper.replay import serving
+from scraper.settings import ARCHIVE_BATCH_SIZE
 from scraper.synthetic import SiteSpec, SyntheticStatuspage
 
 SCALES = {
@@ -115,8 +117,8 @@ def ingest_bench(folder: Path, n: int) -> dict:
         writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example")
     items = list(synthetic_incidents(n))
     started = time.monotonic()
-    for start in range(0, len(items), 500):  # in the pipeline's batches (ARCHIVE_BATCH_SIZE)
-        writer.save_incidents(items[start:start + 500], "2026-01-01T00:00:00Z")
+    for start in range(0, len(items), ARCHIVE_BATCH_SIZE):  # as the pipeline writes them
+        writer.save_incidents(items[start:start + ARCHIVE_BATCH_SIZE], "2026-01-01T00:00:00Z")
     ours = time.monotonic() - started
     db.close()
     bare = sqlite_utils.Database(folder / f"bare-{n}.db")
@@ -154,8 +156,9 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
             rows, updates = [], []
     db["incidents"].insert_all(rows, batch_size=5000)
     db["incident_updates"].insert_all(updates, batch_size=5000)
-    with db.atomic():
-        writer.index_new_text()  # rows inserted around the writer still go into the search index
+    with db.atomic():  # rows inserted around the writer: index their text, compute their stage times
+        writer.index_new_text()
+        db.execute(f"INSERT OR REPLACE INTO incident_stage_times {STAGE_TIMES_SELECT} GROUP BY u.incident_id")
     db.execute("ANALYZE")
     db.close()
     port = 8600 + random.Random().randint(0, 300)

@@ -44,7 +44,7 @@ HTTPCACHE_GZIP = True
 
 ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
 # Incidents written per transaction; a crawl killed mid-batch refetches that batch.
-ARCHIVE_BATCH_SIZE = 100
+ARCHIVE_BATCH_SIZE = 500
 EXTENSIONS = {
     "scraper.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -46,7 +46,9 @@ def test_killed_crawls_leave_a_sound_archive_that_a_rerun_completes(tmp_path):
     with serving(site.write(tmp_path / "site")) as server:
         sources = write_sources(tmp_path / "s.toml", [{"id": "big", "kind": "statuspage", "name": "Big",
                                                        "url": server.base_url}])
-        args = ["--sources", str(sources), *FAST]
+        # Paced and written 10 incidents per transaction, so that kills land mid-crawl.
+        args = ["--sources", str(sources), *FAST, "-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+                "-s", "ARCHIVE_BATCH_SIZE=10"]
         run_cli("crawl", "--db", str(tmp_path / "reference.db"), *args, check_exit=0)
         reference = content(tmp_path / "reference.db")
 

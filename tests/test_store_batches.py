@@ -16,7 +16,7 @@ from scraper.synthetic import SiteSpec, SyntheticStatuspage
 
 SEEN_AT = "2026-11-27T12:00:00Z"
 TABLES = ["sources", "components", "incidents", "incident_updates", "incident_components", "component_impacts",
-          "incident_regions", "incident_aliases"]
+          "incident_regions", "incident_aliases", "incident_stage_times"]
 
 
 def items():
@@ -68,6 +68,22 @@ def test_a_batch_stores_what_one_at_a_time_stores(tmp_path):
     aliases = {r["alias_id"]: r["incident_id"] for r in batch_db["incident_aliases"].rows}
     assert aliases["openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F"] == "openai:6bwlxnvdncnm"
     assert batch_db["incidents"].count == 3 + 2 + 40  # twins stored once
+
+
+def test_the_stage_times_follow_every_write(tmp_path):
+    """The table the writer keeps equals the stage times computed afresh from the updates."""
+    from archive.views import STAGE_TIMES_SELECT
+
+    db, writer = archive(tmp_path / "a.db")
+    batch = items()
+    writer.save_incidents(batch[:20], SEEN_AT)
+    for item in batch[20:]:
+        writer.save_incident(item, SEEN_AT)
+    kept = sorted(db.execute("SELECT * FROM incident_stage_times").fetchall())
+    fresh = sorted(db.execute(f"{STAGE_TIMES_SELECT} GROUP BY u.incident_id").fetchall())
+    assert kept == fresh and len(kept) == db["incidents"].count
+    later = db["incident_stage_times"].get(f"acme:{batch[-2].native_id}")
+    assert later["first_response_at"] is not None and later["resolved_post_at"] is not None
 
 
 def test_the_search_index_follows_the_batches(tmp_path):
