@@ -280,6 +280,12 @@ def _stage_times_table(db: sqlite_utils.Database) -> None:
     db.create_view("incident_stages", VIEWS["incident_stages"], replace=True)
 
 
+def _interval_indexes(db: sqlite_utils.Database) -> None:
+    """"What was down at a moment" reads incidents by end and by the longest duration."""
+    db["incidents"].create_index(["resolved_at"], if_not_exists=True)
+    db["incidents"].create_index(["duration_s"], if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
@@ -291,6 +297,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _title_index,
     _text_indexed_by_the_writer,
     _stage_times_table,
+    _interval_indexes,
 ]
 
 
