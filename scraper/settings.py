@@ -28,6 +28,10 @@ RETRY_AFTER_MAX = 120.0
 REDIRECT_MAX_TIMES = 5
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Status pages need neither cookies nor HTTP auth: one crawler per source makes every
+    # enabled component a per-source cost (see docs/BENCHMARKS.md).
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scraper.middlewares.BackoffRetryMiddleware": 550,
     "scraper.middlewares.DownloadFailureRecorder": 950,
 }
@@ -48,7 +52,18 @@ ARCHIVE_BATCH_SIZE = 500
 EXTENSIONS = {
     "scraper.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,
+    # Per-crawler servers and timers that a crawl of thousands of sources cannot afford:
+    # remote control opened an HTTP port per source; our progress extension reports.
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.memusage.MemoryUsage": None,
+    "scrapy.extensions.logstats.LogStats": None,
 }
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,  # no depth limit: spiders know their pages
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+}
+# A development-time check that parses every callback's source, once per crawler.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 PROGRESS_INTERVAL = 10.0
 
 # The crawl command prints one line per source with every failure; Scrapy's own log
