@@ -12,4 +12,6 @@ def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
     report = tmp_path / "BENCHMARKS.md"
     write_report(report, "tiny", {"scrapy_bench": 100.0, "crawl": [crawl], "ingest": [ingest],
                                   "queries": {"incidents": 0, "updates": 0, "timings": {}}})
-    assert "| 2 | 6 |" in report.read_text()
+    text = report.read_text()
+    assert "| 2 | 3 | 6 |" in text
+    assert "| a recrawl of unchanged sources writes no row | 0 rows | met |" in text
