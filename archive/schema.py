@@ -286,6 +286,13 @@ def _interval_indexes(db: sqlite_utils.Database) -> None:
     db["incidents"].create_index(["duration_s"], if_not_exists=True)
 
 
+def _title_and_start_index(db: sqlite_utils.Database) -> None:
+    """A copy under another id is looked for among same-titled incidents that started
+    within hours: titles recur thousands of times, so the start is in the index too."""
+    db.execute("DROP INDEX IF EXISTS incidents_source_title")
+    db.execute("CREATE INDEX incidents_source_title_started ON incidents(source, lower(trim(title)), started_at)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
@@ -298,6 +305,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _text_indexed_by_the_writer,
     _stage_times_table,
     _interval_indexes,
+    _title_and_start_index,
 ]
 
 

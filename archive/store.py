@@ -12,12 +12,13 @@ import hashlib
 import json
 import re
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 import sqlite_utils
 
 from archive.schema import migrate
-from archive.times import parse_time, seconds_between, utc_now
+from archive.times import ISO_FORMAT, parse_time, seconds_between, utc_now
 from archive.views import STAGE_TIMES_SELECT
 from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
 
@@ -225,20 +226,22 @@ class ArchiveWriter:
 
     def _same_titles_archived(self, items: list[IncidentItem]) -> dict[tuple[str, str], list[tuple]]:
         """For each (source, title) of the batch, the id shapes and starts of the archived
-        incidents with that title: what _same_incident compares a new id with."""
-        by_source: dict[str, set[str]] = {}
-        for item in items:
-            by_source.setdefault(item.source, set()).add(normalized(item.title))
+        incidents with that title that started within SAME_INCIDENT_HOURS of one of the
+        batch's: what _same_incident compares a new id with. One indexed range read per
+        incident (titles like "Elevated error rates" recur thousands of times)."""
         found: dict[tuple[str, str], list[tuple]] = {}
-        for source, titles in by_source.items():
-            titles = list(titles)
-            for start in range(0, len(titles), 500):
-                chunk = titles[start:start + 500]
-                rows = self.db.execute(
-                    f"SELECT lower(trim(title)), native_id, started_at FROM incidents WHERE source = ? "
-                    f"AND lower(trim(title)) IN ({', '.join('?' * len(chunk))})", [source, *chunk])
-                for title, native_id, started_at in rows:
-                    found.setdefault((source, title), []).append((id_shape(native_id), started_at))
+        margin = timedelta(hours=self.SAME_INCIDENT_HOURS)
+        for item in items:
+            if not item.started_at:
+                continue
+            title = normalized(item.title)
+            start = parse_time(item.started_at)
+            rows = self.db.execute(
+                "SELECT native_id, started_at FROM incidents WHERE source = ? AND lower(trim(title)) = ? "
+                "AND started_at BETWEEN ? AND ?",
+                [item.source, title, (start - margin).strftime(ISO_FORMAT), (start + margin).strftime(ISO_FORMAT)])
+            for native_id, started_at in rows:
+                found.setdefault((item.source, title), []).append((id_shape(native_id), started_at))
         return found
 
     def _maybe_republished(self, item: IncidentItem, same_title: list[tuple]) -> bool:
