@@ -311,7 +311,7 @@ class ArchiveWriter:
                 f"INSERT OR REPLACE INTO incident_stage_times {STAGE_TIMES_SELECT} "
                 f"WHERE u.incident_id IN ({', '.join('?' * len(chunk))}) GROUP BY u.incident_id", chunk)
 
-    def _new_record(self, item: IncidentItem, seen_at: str) -> dict:
+    def _new_record(self, item: IncidentItem, seen_at: str, digest: str | None = None) -> dict:
         return {
             "id": incident_key(item.source, item.native_id),
             "source": item.source,
@@ -329,7 +329,7 @@ class ArchiveWriter:
             "url": item.url,
             "first_seen_at": seen_at,
             "last_seen_at": seen_at,
-            "content_hash": content_hash(item),
+            "content_hash": digest or content_hash(item),
         }
 
     def save_incident(self, item: IncidentItem, seen_at: str | None = None) -> tuple[str, int]:
@@ -360,7 +360,7 @@ class ArchiveWriter:
                     self.db["incidents"].update(key, {"last_seen_at": seen_at})
             return "unchanged", 0
 
-        record = self._new_record(item, seen_at) | {"first_seen_at": existing["first_seen_at"], "content_hash": digest}
+        record = self._new_record(item, seen_at, digest) | {"first_seen_at": existing["first_seen_at"]}
         keep_known_fields(existing, record, item)
         with self.db.atomic():
             self.db["incidents"].update(key, record)

@@ -7,8 +7,6 @@ import copy
 import dataclasses
 import json
 
-import sqlite_utils
-
 from archive.store import ArchiveWriter, open_archive
 from scraper.demo import RECORDED
 from scraper.parsers import incidentio, statuspage
@@ -96,5 +94,4 @@ def test_the_search_index_follows_the_batches(tmp_path):
         "SELECT u.incident_id FROM incident_updates_fts f JOIN incident_updates u ON u.rowid = f.rowid "
         "WHERE incident_updates_fts MATCH 'upstream'")}
     assert "openai:6bwlxnvdncnm" in hits
-    assert db["incident_updates"].count == sqlite_utils.Database(tmp_path / "a.db").execute(
-        "SELECT count(*) FROM incident_updates_fts_docsize").fetchone()[0]
+    assert db["incident_updates"].count == db.execute("SELECT count(*) FROM incident_updates_fts_docsize").fetchone()[0]
