@@ -604,6 +604,18 @@ class ArchiveWriter:
         )
         return {row[0] for row in rows}
 
+    def open_native_ids(self, source: str) -> set[str]:
+        """Native ids of this source's incidents that are archived but not yet finished.
+
+        A crawl that needs no history walk still fetches these, wherever they are.
+        """
+        placeholders = ", ".join("?" for _ in RESOLVED_STATUSES)
+        rows = self.db.execute(
+            f"SELECT native_id FROM incidents WHERE source = ? AND status NOT IN ({placeholders})",
+            [source, *RESOLVED_STATUSES],
+        )
+        return {row[0] for row in rows}
+
     def _row(self, table: str, key: str) -> dict | None:
         return self._first(f"SELECT * FROM [{table}] WHERE id = ?", [key])
 

@@ -58,7 +58,8 @@ def run_crawl(
         writer.save_source(source.id, source.kind, source.name, source.url,
                            source.options.get("depends_on"), source.options.get("aliases"))
     for source in sources:
-        plans.append((source, writer.complete_native_ids(source.id), writer.is_backfilled(source.id)))
+        plans.append((source, writer.complete_native_ids(source.id), writer.open_native_ids(source.id),
+                      writer.is_backfilled(source.id)))
     db.close()
 
     settings = crawl_settings(db_path, overrides)
@@ -70,7 +71,7 @@ def run_crawl(
 
     slots = defer.DeferredSemaphore(settings.getint("CONCURRENT_SOURCES"))
     crawls = []
-    for source, known_complete, backfilled in plans:
+    for source, known_complete, known_open, backfilled in plans:
         extra = {"names": names} if source.kind == "news" else {}
         crawls.append(slots.run(
             process.crawl,
@@ -78,6 +79,7 @@ def run_crawl(
             source=source,
             crawl_id=crawl_id,
             known_complete=known_complete,
+            known_open=known_open,
             backfilled=backfilled,
             **extra,
         ))

@@ -8,6 +8,7 @@ import sqlite_utils
 
 from archive.times import to_utc_iso
 from scraper.replay import path_for
+from scraper.statuspage_site import StatuspageSite
 from tests.conftest import FAST, run_cli, write_sources
 
 
@@ -72,10 +73,49 @@ def test_second_crawl_of_unchanged_site_changes_nothing_and_asks_conditionally(t
     assert result.returncode == 0, result.stderr
     assert dump(tmp_path / "archive.db") == before
     assert "0 new, 0 updated, 50 unchanged incidents; 0 new updates" in result.stdout
-    # Only the summary, the newest incidents and the first history page, each revalidated.
+    # Only the summary and the newest incidents, each revalidated: the newest reach back
+    # to archived incidents, so the history walk is not needed.
     paths = sorted(r.path for r in statuspage_site.log if r.path != "/robots.txt")
-    assert paths == ["/api/v2/incidents.json", "/api/v2/summary.json", "/history?page=1"]
+    assert paths == ["/api/v2/incidents.json", "/api/v2/summary.json"]
     assert all(r.status == 304 and "If-None-Match" in r.headers for r in statuspage_site.log if r.path != "/robots.txt")
+
+
+def test_recrawl_fetches_an_unfinished_incident_the_newest_no_longer_list(tmp_path, statuspage_site):
+    root, site = statuspage_site.root_dir, statuspage_site.site
+    old = site.incidents[70]  # listed only on a history page
+    resolved = dict(old)
+    # Archived while still being monitored; it is resolved before the next crawl.
+    site.incidents[70] = dict(old, status="monitoring", resolved_at=None, incident_updates=old["incident_updates"][1:])
+    site.write(root)
+    assert crawl(tmp_path, statuspage_site).returncode == 0
+    assert sqlite_utils.Database(tmp_path / "archive.db")["incidents"].get(f"acme:{old['id']}")["resolved_at"] is None
+    site.incidents[70] = resolved
+    site.write(root)
+    statuspage_site.log.clear()
+
+    result = crawl(tmp_path, statuspage_site)
+    assert result.returncode == 0, result.stderr
+    paths = sorted(r.path for r in statuspage_site.log if r.path != "/robots.txt")
+    assert paths == ["/api/v2/incidents.json", f"/api/v2/incidents/{old['id']}.json", "/api/v2/summary.json"]
+    row = sqlite_utils.Database(tmp_path / "archive.db")["incidents"].get(f"acme:{old['id']}")
+    assert (row["status"], row["resolved_at"]) == ("resolved", to_utc_iso(old["resolved_at"]))
+
+
+def test_recrawl_walks_history_when_the_newest_are_all_new(tmp_path, statuspage_site):
+    root, site = statuspage_site.root_dir, statuspage_site.site
+    # The first crawl saw only the 20 oldest; 60 incidents appeared since, more than
+    # incidents.json lists, so ten are only on the history pages.
+    StatuspageSite(site.page, site.components, site.incidents[60:], newest=site.newest).write(root)
+    assert crawl(tmp_path, statuspage_site).returncode == 0
+    assert sqlite_utils.Database(tmp_path / "archive.db")["incidents"].count == 20
+    site.write(root)
+    statuspage_site.log.clear()
+
+    result = crawl(tmp_path, statuspage_site)
+    assert result.returncode == 0, result.stderr
+    assert "60 new, 0 updated" in result.stdout
+    assert sqlite_utils.Database(tmp_path / "archive.db")["incidents"].count == 80
+    assert any(r.path == "/history?page=1" for r in statuspage_site.log)
 
 
 def test_later_crawl_takes_new_updates_and_keeps_updates_that_left_the_page(tmp_path, statuspage_site):

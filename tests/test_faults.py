@@ -63,13 +63,12 @@ def crawl_with_fault(sites, tmp_path, path, fault):
 
 FAULTS = [
     ("HTTP 500", SUMMARY, Fault("status", 500), "/api/v2/summary.json: HTTP 500"),
-    ("HTTP 502", HISTORY, Fault("status", 502), "/history?page=1: HTTP 502"),
+    ("HTTP 502", SUMMARY, Fault("status", 502), "/api/v2/summary.json: HTTP 502"),
     ("HTTP 503", SUMMARY, Fault("status", 503), "/api/v2/summary.json: HTTP 503"),
     ("429 with Retry-After", SUMMARY, Fault("retry-after", 1), "HTTP 429 (Retry-After: 1)"),
     ("truncated body", SUMMARY, Fault("truncated"), "the connection broke before the whole response arrived"),
     ("connection reset", SUMMARY, Fault("reset"), "the HTTP cache's last good copy was used instead"),
     ("invalid JSON", SUMMARY, Fault("body", body=b'{"components": [}'), "summary is not valid JSON"),
-    ("JSON of the wrong shape", HISTORY, Fault("body", body=b'{"pages": []}'), "history page has no 'months'"),
     ("wrong types", SUMMARY, Fault("body", body=b'{"components": "none", "status": 3}'), "components should be list"),
     ("redirect loop", SUMMARY, Fault("redirect-loop"), "redirect"),
     ("huge body", SUMMARY, Fault("huge"), "larger than allowed"),
@@ -91,6 +90,31 @@ def test_fault_is_named_and_nothing_is_lost(sites, tmp_path, name, path, fault, 
         assert set(rows) <= set(after[table]), f"{table}: rows lost or altered"
     run = sqlite_utils.Database(db_path)["crawl_runs"].get(3)
     assert run["source"] == "alpha" and run["outcome"] == "failed" and reason in run["error"]
+
+
+HISTORY_FAULTS = [
+    ("HTTP 502", Fault("status", 502), "/history?page=1: HTTP 502"),
+    ("JSON of the wrong shape", Fault("body", body=b'{"pages": []}'), "history page has no 'months'"),
+]
+
+
+@pytest.mark.parametrize("name, fault, reason", HISTORY_FAULTS, ids=[f[0] for f in HISTORY_FAULTS])
+def test_a_broken_history_walk_is_named_and_not_taken_for_the_end(sites, tmp_path, name, fault, reason):
+    """Later crawls of a backfilled source skip the walk, so the first crawl's is faulted."""
+    sites["faulty"].faults = {HISTORY: fault}
+    try:
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sites["sources"]), *QUICK)
+    finally:
+        sites["faulty"].faults = {}
+    assert result.returncode == 1
+    alpha, beta = result.stdout.splitlines()
+    assert alpha.startswith("alpha        FAILED") and reason in alpha, alpha
+    assert beta.startswith("beta         ok      20 new")
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    # The 50 newest came from incidents.json; the walk to the older ten must be retried.
+    assert db["incidents"].count_where("source = 'alpha'") == 50
+    assert db["sources"].get("alpha")["backfilled_at"] is None
+    assert db["sources"].get("beta")["backfilled_at"] is not None
 
 
 def test_redirect_to_another_host_is_refused(sites, tmp_path):

@@ -76,8 +76,9 @@ class SourceSpider(scrapy.Spider):
     """Base of every kind's spider: one spider instance crawls one source.
 
     ``known_complete`` holds the native ids the archive already has finished, so a
-    later crawl fetches only what is new or still open; ``backfilled`` says whether an
-    earlier crawl walked the whole history to its end.
+    later crawl fetches only what is new or still open; ``known_open`` those it has
+    unfinished; ``backfilled`` says whether an earlier crawl walked the whole history to
+    its end.
     """
 
     name = "source"
@@ -89,6 +90,7 @@ class SourceSpider(scrapy.Spider):
         source: Source,
         crawl_id: str = "",
         known_complete: set[str] | None = None,
+        known_open: set[str] | None = None,
         backfilled: bool = False,
         **kwargs,
     ):
@@ -96,6 +98,7 @@ class SourceSpider(scrapy.Spider):
         self.source = source
         self.crawl_id = crawl_id
         self.known_complete = set(known_complete or ())
+        self.known_open = set(known_open or ())
         self.backfilled = backfilled
         self.errors: list[str] = []
         # Why downloads failed, even those the HTTP cache then answered from its copy.

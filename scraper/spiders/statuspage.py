@@ -18,7 +18,9 @@ class StatuspageSpider(SourceSpider):
     The rest of the history is listed by ``/history?page=N`` (three months a page, page
     1 newest) and each listed incident is fetched from ``/api/v2/incidents/<code>.json``
     unless the archive already has it finished. Once a source's history has been walked
-    to the end, later crawls stop at the first history page with nothing new.
+    to the end, later crawls walk it only when the 50 newest are all new to the archive
+    (and then stop at the first history page with nothing new); otherwise they fetch
+    just the archived incidents still open that the 50 newest no longer list.
     """
 
     name = "statuspage"
@@ -52,8 +54,15 @@ class StatuspageSpider(SourceSpider):
             incident.fresh = self.is_fresh(response)
             listed.add(incident.native_id)
             yield incident
-        if self.source.options.get("history", True):
-            yield self.history_request(1, listed)
+        if not self.source.options.get("history", True):
+            return
+        if self.backfilled and listed & self.known_complete:
+            # The newest incidents reach back to ones already archived, so nothing new
+            # lies beyond them: no history walk, only the unfinished ones it would find.
+            for code in sorted(self.known_open - listed):
+                yield self.incident_request(code)
+            return
+        yield self.history_request(1, listed)
 
     def incidents_failed(self, failure):
         yield from self.fall_back_to_atom(describe_failure(failure))
@@ -89,11 +98,17 @@ class StatuspageSpider(SourceSpider):
             return
         wanted = [e.code for e in entries if e.code not in self.known_complete and e.code not in listed]
         for code in wanted:
-            yield scrapy.Request(
-                self.url(f"/api/v2/incidents/{code}.json"), callback=self.parse_incident, errback=self.on_error
-            )
-        if wanted or not self.backfilled:
+            yield self.incident_request(code)
+        # Walk on until the pages reach incidents archived before (the newest pages may
+        # list only incidents incidents.json already gave).
+        archived = self.known_complete | self.known_open
+        if wanted or not self.backfilled or not any(e.code in archived for e in entries):
             yield self.history_request(page + 1, listed)
+
+    def incident_request(self, code: str) -> scrapy.Request:
+        return scrapy.Request(
+            self.url(f"/api/v2/incidents/{code}.json"), callback=self.parse_incident, errback=self.on_error
+        )
 
     def parse_incident(self, response):
         yield from self.incidents_from(response, lambda *args: [parse.parse_incident(*args)], self.source.url)
