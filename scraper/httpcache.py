@@ -22,6 +22,8 @@ from scrapy.utils.project import data_path
 from scrapy.utils.response import response_from_dict
 from w3lib.http import headers_dict_to_raw, headers_raw_to_dict
 
+from scraper.shared import SharedHandles
+
 logger = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -35,6 +37,18 @@ create table if not exists responses (
     stored_at real not null
 )
 """
+
+
+def connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=60, isolation_level=None)
+    db.execute("pragma journal_mode = wal")
+    db.execute("pragma synchronous = normal")  # WAL: a power cut may lose the newest entries, never corrupt
+    db.execute(SCHEMA)
+    return db
+
+
+# Every crawler of the process reads and writes the cache through one connection.
+CACHES = SharedHandles(connect)
 
 
 class SqliteCacheStorage:
@@ -51,15 +65,12 @@ class SqliteCacheStorage:
         self.db: sqlite3.Connection | None = None
 
     def open_spider(self, spider) -> None:
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        self.db.execute("pragma journal_mode = wal")
-        self.db.execute("pragma synchronous = normal")  # WAL: a power cut may lose the newest entries, never corrupt
-        self.db.execute(SCHEMA)
+        self.db = CACHES.acquire(str(self.path))
         self._fingerprinter = spider.crawler.request_fingerprinter
 
     def close_spider(self, spider) -> None:
         if self.db is not None:
-            self.db.close()
+            CACHES.release(str(self.path))
             self.db = None
 
     def retrieve_response(self, spider, request):

@@ -11,6 +11,7 @@ from scrapy import signals
 from archive.store import ArchiveWriter, open_archive
 from archive.times import utc_now
 from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
+from scraper.shared import SharedHandles
 
 COUNTS = (
     "incidents_new",
@@ -21,6 +22,9 @@ COUNTS = (
     "articles_updated",
     "articles_unchanged",
 )
+
+# Every crawler of the process writes through one connection to the archive.
+ARCHIVES = SharedHandles(lambda path: open_archive(path))
 
 
 class ArchivePipeline:
@@ -42,7 +46,7 @@ class ArchivePipeline:
 
     def open_spider(self, spider=None):
         spider = spider or self.crawler.spider
-        self.db = open_archive(self.db_path)
+        self.db = ARCHIVES.acquire(self.db_path)
         self.writer = ArchiveWriter(self.db)
         self.seen_at = utc_now()
         self.counts = dict.fromkeys(COUNTS, 0)
@@ -119,4 +123,4 @@ class ArchivePipeline:
         error_text = "; ".join(errors[:20]) + (f"; and {len(errors) - 20} more" if len(errors) > 20 else "")
         counts["notes"] = "; ".join(dict.fromkeys(spider.notes)) or None
         self.writer.finish_run(self.run_id, outcome, error_text or None, counts)
-        self.db.close()
+        ARCHIVES.release(self.db_path)
