@@ -22,7 +22,8 @@ STAGE_TIMES_SELECT = """
            min(case when u.status = 'identified' then u.posted_at end) as identified_at,
            min(case when u.status = 'monitoring' then u.posted_at end) as monitoring_at,
            max(case when u.status = 'resolved' then u.posted_at end) as resolved_post_at,
-           min(case when u.status = 'postmortem' then u.posted_at end) as postmortem_at
+           min(case when u.status = 'postmortem' then u.posted_at end) as postmortem_at,
+           i.impact
     from incident_updates u join incidents i on i.id = u.incident_id
 """
 

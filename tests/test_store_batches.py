@@ -82,6 +82,11 @@ def test_the_stage_times_follow_every_write(tmp_path):
     assert kept == fresh and len(kept) == db["incidents"].count
     later = db["incident_stage_times"].get(f"acme:{batch[-2].native_id}")
     assert later["first_response_at"] is not None and later["resolved_post_at"] is not None
+    # A page that raises an incident's impact: the copy kept for counts by impact follows.
+    before = batch[-2].impact
+    changed = dataclasses.replace(batch[-2], impact="minor" if before == "critical" else "critical")
+    assert writer.save_incident(changed, SEEN_AT)[0] == "updated"
+    assert db["incident_stage_times"].get(f"acme:{changed.native_id}")["impact"] == changed.impact != before
 
 
 def test_the_search_index_follows_the_batches(tmp_path):
