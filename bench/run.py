@@ -209,6 +209,7 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         server.wait(timeout=10)
 
 
+PARTS = ["crawl", "ingest", "queries"]
 TARGETS = {
     "crawl": "crawl at least 80% of `scrapy bench`'s pages/s, parsing and storing",
     "recrawl_rows": "a recrawl of unchanged sources writes no row",
@@ -245,9 +246,14 @@ def write_report(path: Path, scale: str, results: dict) -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     q = results["queries"]
+    when = results.get("measured_at") or {}
+    if len(set(when.values())) > 1:  # parts re-measured with --only
+        measured = "; ".join(f"{part} {at}" for part, at in when.items())
+    else:
+        measured = next(iter(when.values()), datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     lines = [
         "# Benchmarks", "",
-        f"Measured {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} on {os.cpu_count()} cores ({cpu}), "
+        f"Measured {measured} on {os.cpu_count()} cores ({cpu}), "
         f"Python {platform.python_version()}, with `make bench` (scale `{scale}`: `python -m bench.run --scale {scale}`; "
         "`BENCH_SCALE=full make bench` for the issue's sizes). Everything runs against 127.0.0.1 on seeded "
         "synthetic data (`scraper/synthetic.py`), so two runs measure the same work.", "",
@@ -285,24 +291,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="quick")
     parser.add_argument("--out", default="docs/BENCHMARKS.md")
+    parser.add_argument("--only", choices=PARTS, action="append",
+                        help="measure only this part (repeatable); the others are kept from the last run's "
+                             "benchmarks.json of the same scale, and the report says which run measured what")
     args = parser.parse_args()
     scale = SCALES[args.scale]
+    out = Path(args.out)
     results = {"scale": args.scale}
+    if args.only:
+        last = out.with_name("benchmarks.json")
+        results = json.loads(last.read_text(encoding="utf-8"))
+        written = datetime.fromtimestamp(last.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        results.setdefault("measured_at", dict.fromkeys(PARTS, written))  # a run from before --only
+        if results["scale"] != args.scale:
+            parser.error(f"the last run measured scale {results['scale']!r}, not {args.scale!r}")
+    parts = args.only or PARTS
+    measured_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory(prefix="incident-archive-bench-") as folder:
         folder = Path(folder)
-        print("scrapy bench ...", file=sys.stderr)
-        results["scrapy_bench"] = scrapy_bench_rate()
-        results["crawl"] = []
-        for sites, incidents in scale["crawls"]:
-            print(f"crawl {sites} sites of {incidents} incidents ...", file=sys.stderr)
-            results["crawl"].append(crawl_bench(folder, sites, incidents))
-        results["ingest"] = []
-        for n in scale["ingest"]:
-            print(f"ingest {n} ...", file=sys.stderr)
-            results["ingest"].append(ingest_bench(folder, n))
-        print(f"queries on {scale['archive']} incidents ...", file=sys.stderr)
-        results["queries"] = query_bench(folder, scale["archive"])
-    out = Path(args.out)
+        if "crawl" in parts:
+            print("scrapy bench ...", file=sys.stderr)
+            results["scrapy_bench"] = scrapy_bench_rate()
+            results["crawl"] = []
+            for sites, incidents in scale["crawls"]:
+                print(f"crawl {sites} sites of {incidents} incidents ...", file=sys.stderr)
+                results["crawl"].append(crawl_bench(folder, sites, incidents))
+        if "ingest" in parts:
+            results["ingest"] = []
+            for n in scale["ingest"]:
+                print(f"ingest {n} ...", file=sys.stderr)
+                results["ingest"].append(ingest_bench(folder, n))
+        if "queries" in parts:
+            print(f"queries on {scale['archive']} incidents ...", file=sys.stderr)
+            results["queries"] = query_bench(folder, scale["archive"])
+    results.setdefault("measured_at", {}).update(dict.fromkeys(parts, measured_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_name("benchmarks.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     write_report(out, args.scale, results)
