@@ -592,29 +592,21 @@ class ArchiveWriter:
             self.db["daily_outages"].upsert(record, pk="id")
         return True
 
-    def complete_native_ids(self, source: str) -> set[str]:
-        """Native ids of this source's incidents that are archived and finished.
+    def archived_native_ids(self, source: str) -> tuple[set[str], set[str]]:
+        """Native ids of this source's archived incidents: (finished, still open).
 
-        A crawl need not fetch these again: the walk back through history stops at them.
+        A crawl need not fetch the finished ones again (the walk back through history
+        stops at them); the open ones it fetches even when it needs no history walk.
         """
         placeholders = ", ".join("?" for _ in RESOLVED_STATUSES)
         rows = self.db.execute(
-            f"SELECT native_id FROM incidents WHERE source = ? AND status IN ({placeholders})",
-            [source, *RESOLVED_STATUSES],
+            f"SELECT native_id, status IN ({placeholders}) FROM incidents WHERE source = ?",
+            [*RESOLVED_STATUSES, source],
         )
-        return {row[0] for row in rows}
-
-    def open_native_ids(self, source: str) -> set[str]:
-        """Native ids of this source's incidents that are archived but not yet finished.
-
-        A crawl that needs no history walk still fetches these, wherever they are.
-        """
-        placeholders = ", ".join("?" for _ in RESOLVED_STATUSES)
-        rows = self.db.execute(
-            f"SELECT native_id FROM incidents WHERE source = ? AND status NOT IN ({placeholders})",
-            [source, *RESOLVED_STATUSES],
-        )
-        return {row[0] for row in rows}
+        finished, still_open = set(), set()
+        for native_id, done in rows:
+            (finished if done else still_open).add(native_id)
+        return finished, still_open
 
     def _row(self, table: str, key: str) -> dict | None:
         return self._first(f"SELECT * FROM [{table}] WHERE id = ?", [key])

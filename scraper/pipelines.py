@@ -24,7 +24,7 @@ COUNTS = (
 )
 
 # Every crawler of the process writes through one connection to the archive.
-ARCHIVES = SharedHandles(lambda path: open_archive(path))
+ARCHIVES = SharedHandles(open_archive)
 
 
 class ArchivePipeline:

@@ -58,8 +58,7 @@ def run_crawl(
         writer.save_source(source.id, source.kind, source.name, source.url,
                            source.options.get("depends_on"), source.options.get("aliases"))
     for source in sources:
-        plans.append((source, writer.complete_native_ids(source.id), writer.open_native_ids(source.id),
-                      writer.is_backfilled(source.id)))
+        plans.append((source, *writer.archived_native_ids(source.id), writer.is_backfilled(source.id)))
     db.close()
 
     settings = crawl_settings(db_path, overrides)

@@ -51,7 +51,7 @@ def test_upserts_keep_every_update_and_track_changes(tmp_path):
     assert (row["status"], row["duration_s"], row["first_seen_at"]) == ("resolved", 34680, "2024-12-26T19:05:00Z")
     assert [u["native_id"] for u in db["incident_updates"].rows_where(order_by="posted_at")] == ["u1", "u2"]
     assert db["incident_components"].count == 1
-    assert writer.complete_native_ids("s") == {"i1"}
+    assert writer.archived_native_ids("s") == ({"i1"}, set())
     assert [r["title"] for r in db["incidents"].search("outage")] == ["Outage"]
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
 

@@ -101,8 +101,8 @@ class StatuspageSpider(SourceSpider):
             yield self.incident_request(code)
         # Walk on until the pages reach incidents archived before (the newest pages may
         # list only incidents incidents.json already gave).
-        archived = self.known_complete | self.known_open
-        if wanted or not self.backfilled or not any(e.code in archived for e in entries):
+        reached = any(e.code in self.known_complete or e.code in self.known_open for e in entries)
+        if wanted or not self.backfilled or not reached:
             yield self.history_request(page + 1, listed)
 
     def incident_request(self, code: str) -> scrapy.Request:
