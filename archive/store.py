@@ -194,7 +194,9 @@ class ArchiveWriter:
             keys = [incident_key(i.source, i.native_id) for i in items]
             known = self._existing(keys, "SELECT id FROM incidents WHERE id IN ({})")
             known |= self._existing(keys, "SELECT alias_id FROM incident_aliases WHERE alias_id IN ({})")
-            archived = self._same_titles_archived(items)
+            # Only an incident new to the archive can be a republished copy of another
+            # (a recrawl's incidents are all known: no title lookups at all).
+            archived = self._same_titles_archived([i for k, i in zip(keys, items) if k not in known])
             pending: dict[str, tuple[int, IncidentItem]] = {}
             pending_shapes: dict[tuple[str, str], set] = {}
             for position, (key, item) in enumerate(zip(keys, items)):
