@@ -72,6 +72,10 @@ def describe_exception(error: BaseException, request=None) -> str:
     return f"{url}: {type(error).__name__}: {message}"
 
 
+def as_set(ids) -> set[str] | frozenset[str]:
+    return ids if isinstance(ids, (set, frozenset)) else set(ids or ())
+
+
 class SourceSpider(scrapy.Spider):
     """Base of every kind's spider: one spider instance crawls one source.
 
@@ -97,8 +101,9 @@ class SourceSpider(scrapy.Spider):
         super().__init__(name=source.id, **kwargs)
         self.source = source
         self.crawl_id = crawl_id
-        self.known_complete = set(known_complete or ())
-        self.known_open = set(known_open or ())
+        # Read only: a set given is kept, not copied (the runner made it for this spider).
+        self.known_complete = as_set(known_complete)
+        self.known_open = as_set(known_open)
         self.backfilled = backfilled
         self.errors: list[str] = []
         # Why downloads failed, even those the HTTP cache then answered from its copy.
