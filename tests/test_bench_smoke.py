@@ -1,6 +1,8 @@
 """A tiny run of the benchmark code, so `make bench` does not rot between runs."""
 
-from bench.run import crawl_bench, ingest_bench, write_report
+import sys
+
+from bench.run import crawl_bench, ingest_bench, run_measured, write_report
 
 
 def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
@@ -19,3 +21,17 @@ def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
     marginal = (crawl["again_s"] - startup) / (crawl["first_s"] - startup)
     assert f"{100 * crawl['again_s'] / crawl['first_s']:.0f}% | {100 * marginal:.0f}% |" in text
     assert "| a recrawl of unchanged sources writes no row | 0 rows | met |" in text
+
+
+ALLOCATE_AND_WAIT = "import time; block = bytearray(120 * 2**20); time.sleep(0.5)"
+
+
+def test_peak_memory_is_the_childs_own_not_what_it_inherited():
+    """Linux's ru_maxrss counts the parent's memory a child inherited before exec; the
+    benchmark reads the child's own high-water mark instead."""
+    _, own_mb, done = run_measured([sys.executable, "-c", ALLOCATE_AND_WAIT])
+    assert done.returncode == 0 and 120 <= own_mb < 200
+    inherited = bytearray(400 * 2**20)  # this process grows as the benchmark's server did
+    _, small_mb, _ = run_measured([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    del inherited
+    assert 0 < small_mb < 60
