@@ -49,9 +49,10 @@ def peak_rss_kb(pid: int, args: list[str]) -> int:
     """The high-water mark of a process's resident memory since it started ``args``.
 
     Not ``ru_maxrss``: Linux counts in it the memory the child inherited from this
-    process before exec, so a crawl started by a benchmark that had grown to 430 MB
-    (its HTTP server's request log) reported 437 MB while the crawl itself peaked at
-    138 MB. Read before exec (the command line is still ours), it counts for nothing.
+    process before exec, so the recrawl of 1,000 backfilled sources, started by a
+    benchmark whose HTTP server's request log had grown to 430 MB, reported 437 MB; read
+    this way it peaks at 126 MB. Read before exec (the command line is still ours), it
+    counts for nothing.
     """
     proc = Path(f"/proc/{pid}")
     try:

@@ -73,41 +73,41 @@ def run_crawl(
     # until after the last one ends.
     archive_key = settings.get("ARCHIVE_DB")
     writer = ArchiveWriter(ARCHIVES.acquire(archive_key))
-    writer.close_interrupted_runs()
-    for source in all_sources or sources:
-        writer.save_source(source.id, source.kind, source.name, source.url,
-                           source.options.get("depends_on"), source.options.get("aliases"))
-
-    process = CrawlerProcess(settings)
-    names = provider_names(all_sources or sources)
-
-    def crawl_source(source: Source):
-        """Start one source's crawler, telling it what the archive already holds.
-
-        Read now, not for every source before the crawl: those id sets grow with the
-        archive (300,000 ids held for 1,000 backfilled sources, 27 MB) and a source
-        waiting for its turn needs none of them.
-        """
-        known_complete, known_open = writer.archived_native_ids(source.id)
-        extra = {"names": names} if source.kind == "news" else {}
-        return process.crawl(
-            SPIDERS_BY_KIND[source.kind],
-            source=source,
-            crawl_id=crawl_id,
-            known_complete=known_complete,
-            known_open=known_open,
-            backfilled=writer.is_backfilled(source.id),
-            **extra,
-        )
-
-    # At most CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
-    # its own engine, so memory stays flat however many sources the file lists.
-    from twisted.internet import defer
-
-    slots = defer.DeferredSemaphore(settings.getint("CONCURRENT_SOURCES"))
-    crawls = [slots.run(crawl_source, source) for source in sources]
-    defer.DeferredList(crawls).addBoth(_stop_reactor)
     try:
+        writer.close_interrupted_runs()
+        for source in all_sources or sources:
+            writer.save_source(source.id, source.kind, source.name, source.url,
+                               source.options.get("depends_on"), source.options.get("aliases"))
+
+        process = CrawlerProcess(settings)
+        names = provider_names(all_sources or sources)
+
+        def crawl_source(source: Source):
+            """Start one source's crawler, telling it what the archive already holds.
+
+            Read now, not for every source before the crawl: those id sets grow with the
+            archive (300,000 ids held for 1,000 backfilled sources, 27 MB) and a source
+            waiting for its turn needs none of them.
+            """
+            known_complete, known_open = writer.archived_native_ids(source.id)
+            extra = {"names": names} if source.kind == "news" else {}
+            return process.crawl(
+                SPIDERS_BY_KIND[source.kind],
+                source=source,
+                crawl_id=crawl_id,
+                known_complete=known_complete,
+                known_open=known_open,
+                backfilled=writer.is_backfilled(source.id),
+                **extra,
+            )
+
+        # At most CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
+        # its own engine, so memory stays flat however many sources the file lists.
+        from twisted.internet import defer
+
+        slots = defer.DeferredSemaphore(settings.getint("CONCURRENT_SOURCES"))
+        crawls = [slots.run(crawl_source, source) for source in sources]
+        defer.DeferredList(crawls).addBoth(_stop_reactor)
         process.start(stop_after_crawl=False)
     finally:
         ARCHIVES.release(archive_key)

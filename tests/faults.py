@@ -39,7 +39,7 @@ class FaultHandler(ReplayHandler):
         if fault is not None and (fault.times is None or fault.times > 0):
             if fault.times is not None:
                 fault.times -= 1
-            self.server.log.append(LoggedRequest("GET", self.path, dict(self.headers), -1))
+            self.server.record(LoggedRequest("GET", self.path, dict(self.headers), -1))
             return self.serve_fault(fault)
         return super().do_GET()
 
