@@ -25,6 +25,11 @@ from scraper.parsers.windows import find_window
         # AWS legacy data.json: a summer window in PDT.
         ("12:53 PM PDT Between 12:15 PM and 12:21 PM PDT we observed connectivity issues",
          "2021-06-24T19:53:13Z", "2021-06-24T19:15:00Z", "2021-06-24T19:21:00Z"),
+        # One date at the end applies to both ends (Azure 1LG8-1X0, the demo's review of 2024-10-09).
+        ("Between 10:00 UTC and 12:20 UTC on 9 October 2024, customers of Azure Front Door", "2024-11-28T10:00:00Z",
+         "2024-10-09T10:00:00Z", "2024-10-09T12:20:00Z"),
+        ("Between 23:30 and 02:10 UTC on 15 Oct 2023, requests failed", "2023-10-20T00:00:00Z",
+         "2023-10-14T23:30:00Z", "2023-10-15T02:10:00Z"),
         # ICPE raw scrape of OpenAI 2021: "PT" with 24-hour times.
         ("triggering an outage from 13:51 PT to 14:00 PT.", "2021-02-11T22:00:00Z",
          "2021-02-11T21:51:00Z", "2021-02-11T22:00:00Z"),

@@ -91,8 +91,11 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
         start |= {k: v for k, v in _parts(leading.group(1) + " 00:00").items() if k in ("date", "year")}
     start["year"] = start["year"] or end["year"]
     end["year"] = end["year"] or start["year"]
+    date_from_end = bool(end["date"] and not start["date"])
     if not end["date"] and start["date"]:
         end["date"] = start["date"]
+    elif date_from_end:  # "Between 09:24 and 11:15 UTC on 01 Jul 2020": one date for both ends
+        start["date"] = end["date"]
     zone = ZONE_ABBREVIATIONS.get(zone_name.upper(), timezone.utc)
     local_posted = posted.astimezone(zone)
     try:
@@ -105,8 +108,11 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
         if begin > posted:
             begin -= timedelta(days=1)
             finish -= timedelta(days=1)
-    if finish < begin:
-        finish += timedelta(days=1)
+    if finish < begin:  # across midnight: the stated date is the end's, or the start's
+        if date_from_end:
+            begin -= timedelta(days=1)
+        else:
+            finish += timedelta(days=1)
     if not start["year"] and begin > posted + timedelta(days=1):
         begin, finish = begin.replace(year=begin.year - 1), finish.replace(year=finish.year - 1)
     return Window(begin.strftime(ISO_FORMAT), finish.strftime(ISO_FORMAT), match.group(0))
