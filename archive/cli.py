@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,7 @@ import click
 import yaml
 
 from archive.lock import ArchiveBusy, exclusive
-from scraper.sources import SourcesError, load_sources, select_sources
+from scraper.sources import SourcesError, load_sources, select_sources, toml_value
 
 DEFAULT_DB = "archive.db"
 
@@ -42,11 +43,15 @@ def format_run(row: dict, width: int = 12) -> str:
             f"{row['responses_not_modified']} not modified)"
         )
     if row.get("outcome") == "ok":
+        removed = f", {row['incidents_removed']} removed" if row.get("incidents_removed") else ""
+        problems = f"; page problems: {row['problems']}" if row.get("problems") else ""
         return (
             f"{source} ok      {row['incidents_new']} new, {row['incidents_updated']} updated, "
-            f"{row['incidents_unchanged']} unchanged incidents; {row['updates_new']} new updates "
-            f"({row['requests']} requests, {row['responses_not_modified']} not modified)"
+            f"{row['incidents_unchanged']} unchanged{removed} incidents; {row['updates_new']} new updates "
+            f"({row['requests']} requests, {row['responses_not_modified']} not modified){problems}"
         )
+    if row.get("outcome") == "interrupted":
+        return f"{source} STOPPED {row.get('error') or 'interrupted'}"
     counts = ""
     if row.get("incidents_new") is not None:
         counts = f" [{row['incidents_new']} new, {row['incidents_updated']} updated, {row['items_skipped']} skipped]"
@@ -78,6 +83,9 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     overrides = parse_setting(settings)
     if verbose:
         overrides.setdefault("LOG_LEVEL", "INFO")
+    from scraper.runner import CrawlInterrupted
+
+    stopped_by = None
     try:
         with exclusive(db_path, wait_seconds):
             click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
@@ -85,9 +93,15 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     except ArchiveBusy as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
+    except CrawlInterrupted as interrupted:
+        rows, stopped_by = interrupted.rows, interrupted.signum
     width = max([12, *(len(row["source"]) + 1 for row in rows)])
     for row in rows:
         click.echo(format_run(row, width))
+    if stopped_by is not None:
+        click.echo(f"Stopped by {signal.Signals(stopped_by).name}: what was fetched is archived; "
+                   "the next crawl goes on from there.", err=True)
+        sys.exit(128 + stopped_by)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
 
 
@@ -165,7 +179,7 @@ def demo(db_path, port, no_serve, research_paths):
                     f'kind = "{site.kind}"',
                     f'name = "{site.name}"',
                     f'url = "{server.base_url}/{site.folder}"',
-                    *(f"{key} = {json.dumps(value)}" for key, value in site.options.items()),
+                    *(f"{key} = {toml_value(value)}" for key, value in site.options.items()),
                     "",
                 ]
             sources_file = folder / "sources.toml"

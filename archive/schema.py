@@ -314,6 +314,66 @@ def _service_stage_times(db: sqlite_utils.Database) -> None:
         db.create_view(name, VIEWS[name], replace=True)
 
 
+VERSIONED_INCIDENT_FIELDS = ("title", "impact", "impact_raw", "status", "started_at", "started_at_basis",
+                             "resolved_at", "created_at", "updated_at", "url", "components", "removed")
+VERSIONED_UPDATE_FIELDS = ("status", "body", "posted_at")
+
+
+def _walks_versions_removals(db: sqlite_utils.Database) -> None:
+    """Completeness: where each source's history walk stands (so an unfinished walk
+    resumes), every version of an incident and an update the archive observed (the
+    current tables hold the latest), incidents a page stopped listing, the problems a
+    crawl found in what a page said, and declared platform migrations.
+
+    ``backfilled_at`` set before this migration may be wrong (a quiet quarter was taken
+    for the end of history): it is cleared, so the next crawl walks each history again
+    and fetches what the old walk missed.
+    """
+    db["source_walks"].create(
+        {"source": str, "walk": str, "covered_until": str, "open_top": str, "resume_at": str, "reached_end": int,
+         "stopped": str, "pages": int, "run_id": int, "updated_at": str},
+        pk="source",
+        foreign_keys=[("source", "sources", "id")],
+    )
+    db.execute("UPDATE sources SET backfilled_at = NULL")
+    db["sources"].add_column("migrated_from", str)
+    db["sources"].add_column("migrated_on", str)
+    db["incidents"].add_column("removed_at", str)
+    db["crawl_runs"].add_column("problems", str)
+    db["crawl_runs"].add_column("incidents_removed", int)
+    db["incident_versions"].create(
+        {"id": int, "incident_id": str, "version": int, "run_id": int, "observed_at": str,
+         **{field: (int if field == "removed" else str) for field in VERSIONED_INCIDENT_FIELDS}, "changed": str},
+        pk="id",
+        foreign_keys=[("incident_id", "incidents", "id")],
+    )
+    db["incident_versions"].create_index(["incident_id", "version"], unique=True)
+    db["incident_versions"].create_index(["observed_at"])
+    db["update_versions"].create(
+        {"id": int, "update_id": str, "incident_id": str, "version": int, "run_id": int, "observed_at": str,
+         **{field: str for field in VERSIONED_UPDATE_FIELDS}, "changed": str},
+        pk="id",
+        foreign_keys=[("update_id", "incident_updates", "id")],
+    )
+    db["update_versions"].create_index(["update_id", "version"], unique=True)
+    db["update_versions"].create_index(["incident_id"])
+    # What the archive holds now is the first version it can vouch for.
+    db.execute(
+        "INSERT INTO incident_versions (incident_id, version, observed_at, title, impact, impact_raw, status, "
+        "started_at, started_at_basis, resolved_at, created_at, updated_at, url, components, removed) "
+        "SELECT i.id, 1, i.first_seen_at, title, impact, impact_raw, status, started_at, started_at_basis, "
+        "resolved_at, created_at, updated_at, url, (SELECT json_group_array(c.native_id) FROM "
+        "(SELECT c.native_id FROM incident_components ic JOIN components c ON c.id = ic.component_id "
+        "WHERE ic.incident_id = i.id ORDER BY c.native_id) c), 0 FROM incidents i")
+    db.execute(
+        "INSERT INTO update_versions (update_id, incident_id, version, observed_at, status, body, posted_at) "
+        "SELECT id, incident_id, 1, first_seen_at, status, body, posted_at FROM incident_updates")
+    from archive.views import VIEWS
+
+    for name in ("incident_revisions", "incidents_revised"):
+        db.create_view(name, VIEWS[name], replace=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _initial,
     _impacts_regions_aliases,
@@ -329,6 +389,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _title_and_start_index,
     _impact_in_stage_times,
     _service_stage_times,
+    _walks_versions_removals,
 ]
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive.schema import migrate
+from archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED_UPDATE_FIELDS, migrate
 from archive.times import ISO_FORMAT, parse_time, seconds_between, utc_now
 from archive.views import STAGE_TIMES_SELECT
-from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
+from scraper.items import ArticleItem, ComponentItem, IncidentItem, ListingItem, SourceStatusItem, WalkState
 
 RESOLVED_STATUSES = ("resolved", "postmortem", "completed")
 
@@ -63,9 +63,13 @@ def same_text(a: str | None, b: str | None) -> bool:
 KEPT_WHEN_MISSING = ("started_at", "started_at_basis", "created_at", "updated_at", "url", "duration_s")
 
 
+def missing(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def keep_known_fields(existing: dict, record: dict, item: IncidentItem) -> None:
-    for field in KEPT_WHEN_MISSING:
-        if record[field] is None and existing[field] is not None:
+    for field in (*KEPT_WHEN_MISSING, "title"):
+        if missing(record[field]) and not missing(existing[field]):
             record[field] = existing[field]
     if item.impact_raw is None and existing["impact_raw"] is not None:
         record["impact"], record["impact_raw"] = existing["impact"], existing["impact_raw"]
@@ -104,16 +108,38 @@ def content_hash(item: IncidentItem) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=vars).encode()).hexdigest()
 
 
+def snapshot(record: dict, item: IncidentItem | None, removed: bool = False) -> dict:
+    """What a page said of an incident, as one version records it."""
+    components = sorted({c.native_id for c in item.components} | {
+        i.component_native_id for i in item.component_impacts}) if item else []
+    return {field: record.get(field) for field in VERSIONED_INCIDENT_FIELDS[:-2]} | {
+        "components": json.dumps(components) if components else None, "removed": int(removed)}
+
+
+def changes(previous: dict, current: dict) -> list[str]:
+    """The fields of ``current`` that differ from ``previous``, a missing value aside."""
+    return [field for field, value in current.items() if not missing(value) and previous.get(field) != value
+            or field == "removed" and previous.get(field) != value]
+
+
 class ArchiveWriter:
     """The only code that writes crawled items into the archive."""
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, run_id: int | None = None):
         self.db = db
+        # The crawl run whose observations this writer records (versions name it).
+        self.run_id = run_id
+        self._migrations: dict[str, tuple[str, str] | None] = {}
 
     def save_source(
-        self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None, aliases: list | None = None
+        self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None,
+        aliases: list | None = None, migrated: dict | None | object = ...,
     ) -> None:
+        """Record a source as the sources file describes it (``migrated`` left out, as an
+        import does, keeps the declared platform move)."""
         existing = self._row("sources", source_id)
+        if migrated is ...:
+            migrated = {"from": existing["migrated_from"], "on": existing["migrated_on"]} if existing else None
         record = {
             "id": source_id,
             "kind": kind,
@@ -121,7 +147,10 @@ class ArchiveWriter:
             "url": url,
             "depends_on": json.dumps(depends_on) if depends_on else None,
             "aliases": json.dumps(aliases) if aliases else None,
+            "migrated_from": (migrated or {}).get("from"),
+            "migrated_on": (migrated or {}).get("on"),
         }
+        self._migrations.pop(source_id, None)
         if existing is None:
             with self.db.atomic():
                 self.db["sources"].insert(record)
@@ -136,10 +165,45 @@ class ArchiveWriter:
             with self.db.atomic():
                 self.db["sources"].update(item.source, record)
 
-    def mark_backfilled(self, source_id: str, when: str) -> None:
-        """Record that a crawl walked this source's whole history to its end."""
+    def save_walk_state(self, state: WalkState, when: str | None = None) -> None:
+        """Record where a source's history walk stands; a walk that reached the end of
+        the history marks the source backfilled."""
+        when = when or utc_now()
         with self.db.atomic():
-            self.db["sources"].update(source_id, {"backfilled_at": when})
+            self.db["source_walks"].upsert(
+                {"source": state.source, "walk": state.walk, "covered_until": state.covered_until,
+                 "open_top": state.open_top, "resume_at": state.resume_at, "reached_end": int(state.reached_end),
+                 "stopped": state.stopped, "pages": state.pages, "run_id": self.run_id, "updated_at": when},
+                pk="source")
+            if state.reached_end and not state.open_top and not self.is_backfilled(state.source):
+                self.db["sources"].update(state.source, {"backfilled_at": when})
+
+    def walk_state(self, source_id: str) -> WalkState | None:
+        row = self._first("SELECT * FROM source_walks WHERE source = ?", [source_id])
+        if row is None:
+            return None
+        return WalkState(row["source"], row["walk"], row["covered_until"], row["open_top"], row["resume_at"],
+                         bool(row["reached_end"]), row["stopped"], row["pages"] or 0)
+
+    def save_listing(self, listing: ListingItem, seen_at: str | None = None) -> int:
+        """An archived incident a complete listing should hold but lacks is marked removed
+        (never deleted); one it holds again is no longer. Returns how many were removed."""
+        seen_at = seen_at or utc_now()
+        listed = set(listing.native_ids)
+        rows = self.db.execute(
+            "SELECT id, native_id, removed_at FROM incidents WHERE source = ? AND created_at >= ? "
+            "AND coalesce(started_at, created_at) >= ?", [listing.source, listing.since, listing.since]).fetchall()
+        removed = 0
+        with self.db.atomic():
+            for key, native_id, removed_at in rows:
+                if native_id in listed and removed_at:
+                    self.db["incidents"].update(key, {"removed_at": None})
+                    self._record_version(key, {}, None, seen_at, removed=False)
+                elif native_id not in listed and not removed_at:
+                    self.db["incidents"].update(key, {"removed_at": seen_at})
+                    self._record_version(key, {}, None, seen_at, removed=True)
+                    removed += 1
+        return removed
 
     def is_backfilled(self, source_id: str) -> bool:
         row = self._row("sources", source_id)
@@ -196,13 +260,15 @@ class ArchiveWriter:
             known |= self._existing(keys, "SELECT alias_id FROM incident_aliases WHERE alias_id IN ({})")
             # Only an incident new to the archive can be a republished copy of another
             # (a recrawl's incidents are all known: no title lookups at all).
-            archived = self._same_titles_archived([i for k, i in zip(keys, items) if k not in known])
+            archived = self._same_titles_archived(
+                [i for k, i in zip(keys, items) if k not in known and self.may_be_migrated(i)])
             pending: dict[str, tuple[int, IncidentItem]] = {}
             pending_shapes: dict[tuple[str, str], set] = {}
             for position, (key, item) in enumerate(zip(keys, items)):
                 title = (item.source, normalized(item.title))
                 shape = id_shape(item.native_id)
-                if key in pending or pending_shapes.get(title, {shape}) != {shape}:
+                migrated = self.may_be_migrated(item)
+                if key in pending or migrated and pending_shapes.get(title, {shape}) != {shape}:
                     # its twin is pending: write that first, then compare with it
                     self._insert_batch(pending, results, seen_at)
                     known |= pending.keys()
@@ -210,7 +276,7 @@ class ArchiveWriter:
                         archived.setdefault((other.source, normalized(other.title)), []).append(
                             (id_shape(other.native_id), other.started_at))
                     pending, pending_shapes = {}, {}
-                if key in known or item.partial or self._maybe_republished(item, archived.get(title, ())):
+                if key in known or item.partial or migrated and self._maybe_republished(item, archived.get(title, ())):
                     results[position] = self.save_incident(item, seen_at)
                     known.add(key)
                 else:
@@ -218,6 +284,19 @@ class ArchiveWriter:
                     pending_shapes.setdefault(title, set()).add(shape)
             self._insert_batch(pending, results, seen_at)
         return results
+
+    def migration(self, source: str) -> tuple[str, str] | None:
+        """The platform this source moved from and the date it moved, if the sources file says so."""
+        if source not in self._migrations:
+            row = self._first("SELECT migrated_from, migrated_on FROM sources WHERE id = ?", [source])
+            self._migrations[source] = (row["migrated_from"], row["migrated_on"]) if row and row["migrated_on"] else None
+        return self._migrations[source]
+
+    def may_be_migrated(self, item: IncidentItem) -> bool:
+        """Only an incident that started before its source's declared platform move can be
+        an old incident republished under a new id; no rule merges on a title alone."""
+        moved = self.migration(item.source)
+        return bool(moved and item.started_at and item.started_at < moved[1])
 
     def _existing(self, keys: list[str], sql: str) -> set[str]:
         found = set()
@@ -279,6 +358,18 @@ class ArchiveWriter:
             "INSERT INTO incident_updates (id, incident_id, native_id, status, body, posted_at, first_seen_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             list(updates.values()),
+        )
+        self.db.conn.executemany(
+            f"INSERT INTO incident_versions (incident_id, version, run_id, observed_at, "
+            f"{', '.join(VERSIONED_INCIDENT_FIELDS)}) VALUES (?, 1, ?, ?, {', '.join('?' * len(VERSIONED_INCIDENT_FIELDS))})",
+            [[record["id"], self.run_id, seen_at, *snapshot(record, item).values()]
+             for record, (_, item) in zip(records, pending.values())],
+        )
+        self.db.conn.executemany(
+            "INSERT INTO update_versions (update_id, incident_id, version, run_id, observed_at, status, body, posted_at) "
+            "VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
+            [(update_id, incident_id, self.run_id, seen_at, status, body, posted_at)
+             for update_id, incident_id, _, status, body, posted_at, _ in updates.values()],
         )
         self.index_new_text()
         self._refresh_stage_times(list(pending))
@@ -357,19 +448,43 @@ class ArchiveWriter:
         if item.partial:
             return self._add_to_existing(key, item, seen_at)
         if existing["content_hash"] == digest:
-            if item.fresh and existing["last_seen_at"] != seen_at:
+            if item.fresh and (existing["last_seen_at"] != seen_at or existing["removed_at"]):
                 with self.db.atomic():
-                    self.db["incidents"].update(key, {"last_seen_at": seen_at})
+                    self.db["incidents"].update(key, {"last_seen_at": seen_at, "removed_at": None})
+                    if existing["removed_at"]:
+                        self._record_version(key, {}, None, seen_at, removed=False)
             return "unchanged", 0
 
         record = self._new_record(item, seen_at, digest) | {"first_seen_at": existing["first_seen_at"]}
         keep_known_fields(existing, record, item)
+        if not item.fresh:
+            record["last_seen_at"] = existing["last_seen_at"]
+        removed = bool(existing["removed_at"]) and not item.fresh
+        record["removed_at"] = existing["removed_at"] if removed else None
         with self.db.atomic():
             self.db["incidents"].update(key, record)
+            self._record_version(key, record, item, seen_at, removed=removed)
             updates_new = sum(self._save_update(key, update, seen_at) for update in item.updates)
             self._refresh_stage_times([key])
             self._save_links(key, item)
         return "updated", updates_new
+
+    def _last_version(self, table: str, column: str, key: str) -> dict | None:
+        return self._first(f"SELECT * FROM [{table}] WHERE [{column}] = ? ORDER BY version DESC LIMIT 1", [key])
+
+    def _record_version(self, key: str, record: dict, item: IncidentItem | None, seen_at: str,
+                        removed: bool) -> None:
+        """Keep what the page said now as a new version, if anything differs from the last."""
+        previous = self._last_version("incident_versions", "incident_id", key) or {"version": 0}
+        current = snapshot(record, item, removed) if record else {"removed": int(removed)}
+        changed = changes(previous, current)
+        if not changed:
+            return
+        merged = {field: previous.get(field) for field in VERSIONED_INCIDENT_FIELDS}
+        merged.update({field: value for field, value in current.items() if not missing(value) or field == "removed"})
+        self.db["incident_versions"].insert(
+            {"incident_id": key, "version": previous["version"] + 1, "run_id": self.run_id, "observed_at": seen_at,
+             **merged, "changed": json.dumps(changed)})
 
     def _save_links(self, key: str, item: IncidentItem) -> None:
         """Components, component impact windows and regions of an incident (never removed)."""
@@ -453,13 +568,15 @@ class ArchiveWriter:
         """The archived incident this new id is another name for, and why.
 
         A page that changes platform (OpenAI: Statuspage to incident.io) republishes old
-        incidents under new ids. An alias recorded earlier decides; otherwise the same
-        source, the same title and starts within a few hours make the same incident.
+        incidents under new ids. An alias recorded earlier decides; otherwise, for a
+        source whose move the sources file declares, an incident that started before
+        the move, with the same title, an id of the other platform's shape and a start
+        within a few hours is the same incident.
         """
         row = self.db.execute("SELECT incident_id FROM incident_aliases WHERE alias_id = ?", [key]).fetchone()
         if row:
             return row[0], None
-        if not item.started_at:
+        if not self.may_be_migrated(item):
             return None, None
         row = self.db.execute(
             """SELECT id, native_id, started_at FROM incidents
@@ -470,7 +587,8 @@ class ArchiveWriter:
         )
         for incident_id, native_id, started_at in row:
             if id_shape(native_id) != id_shape(item.native_id):
-                return incident_id, f"same title, ids of two platforms, started {started_at} vs {item.started_at}"
+                return incident_id, (f"republished after the move from {self.migration(item.source)[0]}: same title, "
+                                     f"started {started_at} vs {item.started_at}")
         return None, None
 
     def _save_update(self, incident_id: str, update, seen_at: str) -> int:
@@ -492,11 +610,24 @@ class ArchiveWriter:
         if existing is None:
             self.db["incident_updates"].insert(record | {"id": key, "first_seen_at": seen_at})
             self.index_new_text()
+            self.db["update_versions"].insert(
+                {"update_id": key, "incident_id": incident_id, "version": 1, "run_id": self.run_id,
+                 "observed_at": seen_at, **{f: record[f] for f in VERSIONED_UPDATE_FIELDS}})
             return 1
         if existing["native_id"] != update.native_id and not existing["native_id"].startswith(LESSER_UPDATE_PREFIXES):
             return 0  # another platform's copy of an update the archive has: keep the archived one
+        for field in VERSIONED_UPDATE_FIELDS:  # a response that lacks a value never blanks one
+            if missing(record[field]) and not missing(existing[field]):
+                record[field] = existing[field]
         if any(existing[k] != v for k, v in record.items()):
             self.db["incident_updates"].update(existing["id"], record)
+            changed = [f for f in VERSIONED_UPDATE_FIELDS if existing[f] != record[f]]
+            if changed:
+                previous = self._last_version("update_versions", "update_id", existing["id"]) or {"version": 0}
+                self.db["update_versions"].insert(
+                    {"update_id": existing["id"], "incident_id": incident_id, "version": previous["version"] + 1,
+                     "run_id": self.run_id, "observed_at": seen_at, **{f: record[f] for f in VERSIONED_UPDATE_FIELDS},
+                     "changed": json.dumps(changed)})
         return 0
 
     def _same_update(self, incident_id: str, update) -> dict | None:

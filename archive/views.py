@@ -160,4 +160,38 @@ VIEWS = {
         where a.started_at is not null
         group by a.source, o.id
     """,
+    # Every version of every incident beside the one before it: what changed, when seen.
+    "incident_revisions": """
+        select v.incident_id, i.source, v.version, v.observed_at, v.run_id, v.changed,
+               v.title, v.impact, v.status, v.started_at, v.resolved_at, v.removed,
+               lag(v.title) over w as previous_title, lag(v.impact) over w as previous_impact,
+               lag(v.status) over w as previous_status, lag(v.started_at) over w as previous_started_at,
+               lag(v.resolved_at) over w as previous_resolved_at
+        from incident_versions v join incidents i on i.id = v.incident_id
+        window w as (partition by v.incident_id order by v.version)
+    """,
+    # Changes a page made to an incident after the fact: re-dated, downgraded, retitled,
+    # removed, or anything changed once the incident was already resolved.
+    "incidents_revised": """
+        select incident_id, source, version, observed_at, run_id,
+               case when removed = 1 and changed like '%"removed"%' then 'removed'
+                    when previous_started_at is not null and started_at != previous_started_at then 're-dated'
+                    when previous_resolved_at is not null and resolved_at != previous_resolved_at then 're-dated'
+                    when instr(',none,minor,major,critical,', ',' || impact || ',')
+                         < instr(',none,minor,major,critical,', ',' || previous_impact || ',') then 'downgraded'
+                    when title != previous_title then 'retitled'
+                    else 'edited after resolution' end as revision,
+               previous_impact, impact, previous_started_at, started_at, previous_resolved_at, resolved_at,
+               previous_title, title, changed
+        from incident_revisions
+        where version > 1 and (
+              changed like '%"removed"%'
+              or (previous_started_at is not null and started_at != previous_started_at)
+              or (previous_resolved_at is not null and resolved_at != previous_resolved_at)
+              or instr(',none,minor,major,critical,', ',' || impact || ',')
+                 < instr(',none,minor,major,critical,', ',' || previous_impact || ',')
+              or title != previous_title
+              or (previous_status in ('resolved', 'postmortem', 'completed')
+                  and changed not in ('["status", "updated_at"]', '["updated_at"]', '["status"]')))
+    """,
 }

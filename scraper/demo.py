@@ -52,7 +52,8 @@ def write_demo_sites(root: Path) -> list[DemoSite]:
     root = Path(root)
     sites = [
         DemoSite("openai", "incidentio", "OpenAI", "openai",
-                 {"proxy_host": "status.openai.com", "aliases": ["ChatGPT", "Sora"], "depends_on": ["azure"]}),
+                 {"proxy_host": "status.openai.com", "aliases": ["ChatGPT", "Sora"], "depends_on": ["azure"],
+                  "migrated": {"from": "statuspage", "on": "2025-06-01"}}),
         DemoSite("azure", "azure", "Microsoft Azure", "azure", {"aliases": ["Azure"]}),
     ]
     IncidentioSite.from_file(RECORDED / "openai-incidentio.json").write(root / "openai")

@@ -120,3 +120,39 @@ class ArticleItem:
     extraction: str
     extraction_note: str | None = None
     fresh: bool = True
+
+
+@dataclass
+class WalkState:
+    """Where a source's walk back through its paginated history stands.
+
+    A walk goes from the newest page (or month) to the oldest. ``covered_until`` is
+    the newest month (``YYYY-MM``) of the stretch archived without a gap down to the end
+    of the history; a walk stops once it reaches it. ``open_top`` is the month an
+    unfinished walk started from, and ``resume_at`` the page or month where it goes on:
+    the next crawl resumes there before it trusts what the archive already has.
+    """
+
+    source: str
+    walk: str
+    covered_until: str | None = None
+    open_top: str | None = None
+    resume_at: str | None = None
+    reached_end: bool = False
+    stopped: str | None = None
+    pages: int = 0
+
+    @property
+    def unfinished(self) -> bool:
+        return self.open_top is not None
+
+
+@dataclass
+class ListingItem:
+    """The ids a response that lists every incident since ``since`` gave (Statuspage's 50
+    newest, a rolling window): an archived incident of that stretch it lacks was removed."""
+
+    source: str
+    native_ids: list[str]
+    since: str
+    where: str

@@ -11,7 +11,10 @@ import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from urllib.parse import urlsplit
+
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.response import response_status_message
 
 
@@ -91,3 +94,34 @@ class DownloadFailureRecorder:
         if failures is not None:
             failures.append(describe_exception(exception, request))
         return None
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL, the port made explicit."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(parts.scheme)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class ConfiguredOrigins:
+    """No request leaves the origins (scheme, host and port) of the URLs a source is
+    configured with: a redirect to another port of the same host is refused too, where
+    Scrapy's offsite check, comparing host names only, would follow it."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        spider = spider or self.crawler.spider
+        allowed = getattr(spider, "configured_origins", None)
+        if allowed is None or origin(request.url) in allowed():
+            return None
+        self.stats.inc_value("offsite/filtered")
+        raise IgnoreRequest(f"offsite: {origin(request.url)[0]}://{urlsplit(request.url).netloc} is not a configured origin")

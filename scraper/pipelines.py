@@ -10,7 +10,7 @@ from scrapy import signals
 
 from archive.store import ArchiveWriter, open_archive
 from archive.times import utc_now
-from scraper.items import ArticleItem, ComponentItem, IncidentItem, SourceStatusItem
+from scraper.items import ArticleItem, ComponentItem, IncidentItem, ListingItem, SourceStatusItem, WalkState
 from scraper.shared import SharedHandles
 
 COUNTS = (
@@ -21,6 +21,7 @@ COUNTS = (
     "articles_new",
     "articles_updated",
     "articles_unchanged",
+    "incidents_removed",
 )
 
 # Every crawler of the process writes through one connection to the archive.
@@ -38,6 +39,7 @@ class ArchivePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
         crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def request_dropped(self, request, spider):
@@ -54,9 +56,11 @@ class ArchivePipeline:
         self.pending: list[IncidentItem] = []
         self.batch_size = self.crawler.settings.getint("ARCHIVE_BATCH_SIZE")
         source = spider.source
-        self.writer.save_source(source.id, source.kind, source.name, source.url,
-                                source.options.get("depends_on"), source.options.get("aliases"))
+        self.writer.save_source(source.id, source.kind, source.name, source.url, source.options.get("depends_on"),
+                                source.options.get("aliases"), source.options.get("migrated"))
         self.run_id = self.writer.start_run(spider.crawl_id, source.id, source.kind)
+        self.writer.run_id = self.run_id
+        self.closed = False
 
     def spider_error(self, failure, response, spider):
         """An unexpected exception in a callback: the source failed, the crawl goes on."""
@@ -75,6 +79,10 @@ class ArchivePipeline:
             self.writer.save_components([item])
         elif isinstance(item, SourceStatusItem):
             self.writer.save_source_status(item)
+        elif isinstance(item, WalkState):
+            self.writer.save_walk_state(item)
+        elif isinstance(item, ListingItem):
+            self.counts["incidents_removed"] += self.writer.save_listing(item, self.seen_at)
         return item
 
     def flush(self) -> None:
@@ -99,8 +107,23 @@ class ArchivePipeline:
             self.stats.inc_value(f"archive/incidents_{outcome}")
 
     def close_spider(self, spider=None):
+        """Write what was fetched and where the history walk stands; the run itself is
+        recorded when the spider has closed, with the reason it closed."""
         spider = spider or self.crawler.spider
         self.flush()
+        if spider.walk is not None:
+            self.writer.save_walk_state(spider.walk.current())
+
+    def spider_closed(self, spider, reason):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.finish_run(spider, reason)
+        finally:
+            ARCHIVES.release(self.db_path)
+
+    def finish_run(self, spider, reason: str) -> None:
         stats = self.stats.get_stats()
         counts = dict(self.counts)
         counts["items_skipped"] = spider.skipped
@@ -117,10 +140,19 @@ class ArchivePipeline:
                 f"{stats['offsite/filtered']} request(s) refused to leave the configured hosts "
                 "(a redirect to another host?)"
             )
-        if spider.history_complete and not errors and not spider.backfilled:
-            self.writer.mark_backfilled(spider.source.id, self.seen_at)
-        outcome = "ok" if not errors else "failed"
-        error_text = "; ".join(errors[:20]) + (f"; and {len(errors) - 20} more" if len(errors) > 20 else "")
+        interrupted = reason != "finished"
+        if interrupted:
+            errors.insert(0, INTERRUPTED.get(reason, f"the crawl stopped before this source finished ({reason})"))
+        if spider.walk is not None and spider.walk.active and not spider.walk.complete and not errors:
+            errors.append("the history walk did not finish")
+        outcome = "interrupted" if interrupted else "ok" if not errors else "failed"
         counts["notes"] = "; ".join(dict.fromkeys(spider.notes)) or None
-        self.writer.finish_run(self.run_id, outcome, error_text or None, counts)
-        ARCHIVES.release(self.db_path)
+        counts["problems"] = join_capped(list(dict.fromkeys(spider.problems))) or None
+        self.writer.finish_run(self.run_id, outcome, join_capped(errors) or None, counts)
+
+
+INTERRUPTED = {"shutdown": "stopped by a signal before this source finished; the next crawl goes on from here"}
+
+
+def join_capped(texts: list[str], limit: int = 20) -> str:
+    return "; ".join(texts[:limit]) + (f"; and {len(texts) - limit} more" if len(texts) > limit else "")

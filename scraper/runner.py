@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import pickle
+import signal
 import uuid
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.internet.error import ReactorNotRunning
 
 from archive.linking import ArticleLinker
 from archive.store import ArchiveWriter, open_archive
@@ -56,7 +59,34 @@ def provider_names(sources: list[Source]) -> list[str]:
 def _stop_reactor(_) -> None:
     from twisted.internet import reactor  # imported late: Scrapy installs the asyncio reactor first
 
-    reactor.callLater(0, reactor.stop)
+    def stop():
+        if reactor.running:  # a signal may have stopped it already
+            with contextlib.suppress(ReactorNotRunning):
+                reactor.stop()
+
+    reactor.callLater(0, stop)
+
+
+class CrawlInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the crawl; what was fetched is archived, and ``rows``
+    say per source what happened."""
+
+    def __init__(self, signum: int, rows: list[dict]):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.rows = rows
+
+
+class StoppableCrawlerProcess(CrawlerProcess):
+    """Scrapy's process, remembering which signal asked it to stop: the first one stops
+    scheduling and closes every spider (each writes what it fetched); a second stops at
+    once (every write is a transaction, so the archive stays sound)."""
+
+    stopped_by: int | None = None
+
+    def _signal_shutdown(self, signum, frame):
+        self.stopped_by = signum
+        super()._signal_shutdown(signum, frame)
 
 
 def run_crawl(
@@ -76,10 +106,10 @@ def run_crawl(
     try:
         writer.close_interrupted_runs()
         for source in all_sources or sources:
-            writer.save_source(source.id, source.kind, source.name, source.url,
-                               source.options.get("depends_on"), source.options.get("aliases"))
+            writer.save_source(source.id, source.kind, source.name, source.url, source.options.get("depends_on"),
+                               source.options.get("aliases"), source.options.get("migrated"))
 
-        process = CrawlerProcess(settings)
+        process = StoppableCrawlerProcess(settings)
         names = provider_names(all_sources or sources)
 
         def crawl_source(source: Source):
@@ -89,6 +119,8 @@ def run_crawl(
             archive (300,000 ids held for 1,000 backfilled sources, 27 MB) and a source
             waiting for its turn needs none of them.
             """
+            if process.stopped_by is not None:
+                return None  # a signal came while it waited its turn: never started
             known_complete, known_open = writer.archived_native_ids(source.id)
             extra = {"names": names} if source.kind == "news" else {}
             return process.crawl(
@@ -97,7 +129,7 @@ def run_crawl(
                 crawl_id=crawl_id,
                 known_complete=known_complete,
                 known_open=known_open,
-                backfilled=writer.is_backfilled(source.id),
+                walk_state=writer.walk_state(source.id),
                 **extra,
             )
 
@@ -113,11 +145,18 @@ def run_crawl(
         ARCHIVES.release(archive_key)
 
     db = open_archive(db_path)
-    ArticleLinker(db).link_all()
+    if process.stopped_by is None:
+        ArticleLinker(db).link_all()
     rows = {row["source"]: row for row in db["crawl_runs"].rows_where("crawl_id = ?", [crawl_id])}
     db.close()
-    return [
-        rows.get(source.id)
-        or {"source": source.id, "outcome": "failed", "error": "the spider did not start (see the log)"}
-        for source in sources
-    ]
+    results = [rows.get(source.id) or never_started(source, process.stopped_by) for source in sources]
+    if process.stopped_by is not None:
+        raise CrawlInterrupted(process.stopped_by, results)
+    return results
+
+
+def never_started(source: Source, stopped_by: int | None) -> dict:
+    if stopped_by is not None:
+        return {"source": source.id, "outcome": "interrupted",
+                "error": f"stopped by {signal.Signals(stopped_by).name} before this source started"}
+    return {"source": source.id, "outcome": "failed", "error": "the spider did not start (see the log)"}

@@ -33,6 +33,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "scraper.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's offsite check compares host names only; ours compares scheme, host and port.
+    "scraper.middlewares.ConfiguredOrigins": 51,
     "scraper.middlewares.DownloadFailureRecorder": 950,
 }
 DOWNLOAD_TIMEOUT = 30
@@ -53,6 +55,8 @@ ITEM_PIPELINES = {"scraper.pipelines.ArchivePipeline": 300}
 CONCURRENT_ITEMS = 1
 # Incidents written per transaction; a crawl killed mid-batch refetches that batch.
 ARCHIVE_BATCH_SIZE = 500
+# History pages (or month windows) one crawl walks at most; the next crawl goes on from there.
+ARCHIVE_MAX_PAGES = 2000
 EXTENSIONS = {
     "scraper.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,

@@ -12,6 +12,7 @@ added a fifth source at midnight should not have to read a traceback.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from urllib.parse import urlparse
 
 REQUIRED_FIELDS = ("id", "kind", "name", "url")
 # Fields any source may set: the providers it runs on, and the other names it goes by.
-COMMON_OPTIONS = {"depends_on": list, "aliases": list}
+COMMON_OPTIONS = {"depends_on": list, "aliases": list, "migrated": dict}
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -87,6 +88,8 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
                 raise SourcesError(f"{label}: field '{option}' is not known for kind {kind!r}")
             if not isinstance(value, allowed[option]):
                 raise SourcesError(f"{label}: field '{option}' should be {allowed[option].__name__}")
+        if "migrated" in options:
+            options["migrated"] = check_migration(options["migrated"], kinds, label)
         sources.append(Source(id=source_id, kind=kind, name=table["name"], url=url, options=options))
     known = {s.id for s in sources}
     for source in sources:
@@ -94,6 +97,28 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
             if upstream not in known:
                 raise SourcesError(f"{path}: source {source.id!r}: field 'depends_on': unknown source {upstream!r}")
     return sources
+
+
+def check_migration(migrated: dict, kinds: dict, label: str) -> dict:
+    """``migrated = { from = "statuspage", on = 2025-06-01 }``: the platform the page moved
+    from and the day it moved, the only grounds on which two ids become one incident."""
+    moved_from, moved_on = migrated.get("from"), str(migrated.get("on") or "")
+    if moved_from not in kinds or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", moved_on) or set(migrated) - {"from", "on"}:
+        raise SourcesError(f"{label}: field 'migrated' should be {{ from = \"<kind>\", on = YYYY-MM-DD }}")
+    return {"from": moved_from, "on": moved_on}
+
+
+def toml_value(value) -> str:
+    """A value as a sources file writes it (strings, booleans, numbers, lists, inline tables)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{key} = {toml_value(item)}" for key, item in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(toml_value, value)) + "]"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
 
 
 def select_sources(sources: list[Source], wanted: list[str]) -> list[Source]:

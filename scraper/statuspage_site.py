@@ -83,7 +83,8 @@ class StatuspageSite:
                 )
                 year, month = (year, month - 1) if month > 1 else (year - 1, 12)
             pages.append({"months": months})
-        pages.append({"months": [{"name": datetime(year, month, 1).strftime("%B"), "year": year, "incidents": []}]})
+        # Past the oldest incident the real site answers with no months at all.
+        pages.append({"months": []})
         return pages
 
     def responses(self) -> dict[str, dict]:
@@ -108,7 +109,7 @@ class StatuspageSite:
                 paragraphs.append(
                     f"<p><small>{moment.strftime('%b')} <var data-var='date'>{moment.day}</var>, "
                     f"<var data-var='time'>{moment.strftime('%H:%M')}</var> UTC</small><br>"
-                    f"<strong>{html.escape(update['status'].title())}</strong> - {html.escape(update['body'])}</p>"
+                    f"<strong>{html.escape(update['status'].title())}</strong> - {html.escape(update['body'] or '')}</p>"
                 )
             entries.append(
                 f"""  <entry>

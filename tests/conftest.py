@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 
 from scraper.replay import serving
+from scraper.sources import toml_value
 from scraper.synthetic import SiteSpec, SyntheticStatuspage
 
 PROJECT = Path(__file__).resolve().parents[1]
 REALDATA = PROJECT.parent / "shared" / "realdata"
+
+# OpenAI moved from Atlassian Statuspage to incident.io: declared, as the shipped sources file does.
+OPENAI_MOVE = {"from": "statuspage", "on": "2025-06-01"}
 
 # Crawl recorded sites at full speed: politeness delays only slow the tests down.
 FAST = ["--setting", "AUTOTHROTTLE_ENABLED=False", "--setting", "PROGRESS_INTERVAL=0"]
@@ -39,8 +43,7 @@ def write_sources(path: Path, sources: list[dict]) -> Path:
     lines = []
     for source in sources:
         lines.append("[[sources]]")
-        lines += [f"{key} = {value!r}".replace("'", '"') if isinstance(value, str) else f"{key} = {str(value).lower()}"
-                  for key, value in source.items()]
+        lines += [f"{key} = {toml_value(value)}" for key, value in source.items()]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

@@ -76,6 +76,8 @@ class FaultHandler(ReplayHandler):
             return self._redirect(self.path)
         if kind == "redirect-offsite":
             return self._redirect(f"http://localhost:{int(fault.value)}{self.path}")
+        if kind == "redirect-port":  # the same host, another port
+            return self._redirect(f"http://127.0.0.1:{int(fault.value)}{self.path}")
         if kind in ("huge", "endless", "slow"):
             return self._stream(kind)
         if kind == "stall":  # accept, then say nothing until the client gives up

@@ -14,7 +14,7 @@ from scraper.incidentio_site import IncidentioSite
 from scraper.parsers.incidentio import parse_incidents, parse_summary, summary_from_html
 from scraper.replay import serving
 from scraper.statuspage_site import StatuspageSite
-from tests.conftest import FAST, run_cli, write_sources
+from tests.conftest import FAST, OPENAI_MOVE, run_cli, write_sources
 from tests.test_crawl_statuspage import dump
 
 
@@ -69,7 +69,7 @@ def test_openai_moves_platform_and_nothing_is_archived_twice(tmp_path, openai_si
     old_server, new_server = openai_sites
     first = crawl_as(tmp_path, "statuspage", old_server)
     assert first.returncode == 0 and "3 new" in first.stdout
-    second = crawl_as(tmp_path, "incidentio", new_server, proxy_host="status.openai.com")
+    second = crawl_as(tmp_path, "incidentio", new_server, proxy_host="status.openai.com", migrated=OPENAI_MOVE)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "2 new, 2 updated, 0 unchanged incidents" in second.stdout
 
@@ -104,7 +104,7 @@ def test_openai_moves_platform_and_nothing_is_archived_twice(tmp_path, openai_si
     assert db["sources"].get("openai")["kind"] == "incidentio"
 
     before = dump(tmp_path / "archive.db")
-    third = crawl_as(tmp_path, "incidentio", new_server, proxy_host="status.openai.com")
+    third = crawl_as(tmp_path, "incidentio", new_server, proxy_host="status.openai.com", migrated=OPENAI_MOVE)
     assert third.returncode == 0 and "0 new, 0 updated" in third.stdout
     assert dump(tmp_path / "archive.db") == before
 

@@ -17,7 +17,7 @@ from scraper.azure_site import write_azure_site
 from scraper.demo import RECORDED, azure_reviews
 from scraper.incidentio_site import IncidentioSite
 from scraper.replay import serving
-from tests.conftest import FAST, run_cli, write_sources
+from tests.conftest import FAST, OPENAI_MOVE, run_cli, write_sources
 
 STUDY_END = "2024-08-31T23:59:59Z"
 # Table 4 of the study (incidents and their impact) and its outage minutes per service.
@@ -50,7 +50,7 @@ def research_archive(tmp_path_factory):
             serving(write_azure_site(root / "azure", azure_reviews())) as azure:
         sources = write_sources(root / "s.toml", [
             {"id": "openai", "kind": "incidentio", "name": "OpenAI", "url": openai.base_url,
-             "proxy_host": "status.openai.com"},
+             "proxy_host": "status.openai.com", "migrated": OPENAI_MOVE},
             {"id": "azure", "kind": "azure", "name": "Microsoft Azure", "url": azure.base_url},
         ])
         sources.write_text(sources.read_text().replace('proxy_host = "status.openai.com"',

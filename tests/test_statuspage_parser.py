@@ -141,13 +141,19 @@ def test_bad_bodies_raise_parse_error_naming_the_source(body):
     assert error.value.source == "github"
 
 
-def test_history_page_entries_and_the_empty_end():
+def test_history_page_entries_a_quiet_quarter_and_the_end():
     page = {"months": [{"name": "December", "year": 2024, "incidents": [
         {"code": "6bwlxnvdncnm", "name": "High error rates", "impact": "critical", "message": "..."}]},
         {"name": "November", "year": 2024, "incidents": []}]}
-    [entry] = parse_history_page(json.dumps(page), "openai")
+    parsed = parse_history_page(json.dumps(page), "openai")
+    [entry] = parsed.entries
     assert (entry.code, entry.impact) == ("6bwlxnvdncnm", "critical")
-    assert parse_history_page(json.dumps({"months": [{"incidents": []}]}), "openai") == []
+    assert parsed.months == ["2024-12", "2024-11"] and not parsed.past_the_end
+    # Three months with no incidents: a quiet quarter, not the end of the history.
+    quiet = parse_history_page(json.dumps({"months": [{"name": m, "year": 2023, "incidents": []}
+                                                      for m in ("June", "May", "April")]}), "openai")
+    assert quiet.entries == [] and quiet.months == ["2023-06", "2023-05", "2023-04"] and not quiet.past_the_end
+    assert parse_history_page(json.dumps({"months": []}), "openai").past_the_end
 
 
 def test_every_real_history_atom_parses(realdata):

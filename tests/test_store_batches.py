@@ -11,6 +11,7 @@ from archive.store import ArchiveWriter, open_archive
 from scraper.demo import RECORDED
 from scraper.parsers import incidentio, statuspage
 from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from tests.conftest import OPENAI_MOVE
 
 SEEN_AT = "2026-11-27T12:00:00Z"
 TABLES = ["sources", "components", "incidents", "incident_updates", "incident_components", "component_impacts",
@@ -44,7 +45,7 @@ def items():
 def archive(path):
     db = open_archive(path)
     writer = ArchiveWriter(db)
-    writer.save_source("openai", "statuspage", "OpenAI", "https://status.openai.com")
+    writer.save_source("openai", "statuspage", "OpenAI", "https://status.openai.com", migrated=OPENAI_MOVE)
     writer.save_source("acme", "statuspage", "Acme AI", "https://status.acme.example")
     return db, writer
 

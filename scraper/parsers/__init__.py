@@ -8,6 +8,7 @@ input is :class:`ParseError`, which names the source and says what was wrong.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 
@@ -102,3 +103,10 @@ def each_record(records, parse_one: Callable, source: str, *args):
         except SHAPE_ERRORS as error:
             problems.append(shape_error(source, error, "a record"))
     return parsed, problems
+
+
+def update_id(posted_at: str | None, status: str | None, body: str | None, prefix: str = "") -> str:
+    """An id for an update its page gives none: from its content (time, status, text),
+    never from its position in a list, which shifts when the page adds or drops one."""
+    content = json.dumps([posted_at, status, " ".join((body or "").split())])
+    return prefix + "c" + hashlib.sha1(content.encode()).hexdigest()[:16]

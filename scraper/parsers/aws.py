@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import ISO_FORMAT, ZONE_ABBREVIATIONS, parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import ParseError, each_record, expect, load_json, parser
+from scraper.parsers import ParseError, each_record, expect, load_json, parser, update_id
 from scraper.parsers.windows import MONTH, TIME, ZONE, apply_stated_window
 
 IMPACT_BY_CODE = {0: "none", 1: "minor", 2: "major", 3: "critical"}
@@ -65,15 +65,10 @@ def parse_event(raw, source: str, base_url: str) -> IncidentItem:
         expect(entry, dict, source, f"event {native_id} log entry")
         posted_at = _epoch(entry.get("timestamp"), source, f"event {native_id} log time")
         codes.append(_code(entry.get("status")))
-        updates.append(
-            UpdateItem(
-                native_id=str(entry.get("timestamp")),
-                status={0: "resolved", 1: "informational", 2: "degraded", 3: "disrupted"}.get(
-                    _code(entry.get("status")), str(entry.get("status"))),
-                body=entry.get("message"),
-                posted_at=posted_at,
-            )
-        )
+        status = {0: "resolved", 1: "informational", 2: "degraded", 3: "disrupted"}.get(
+            _code(entry.get("status")), str(entry.get("status")))
+        updates.append(UpdateItem(native_id=update_id(posted_at, status, entry.get("message")), status=status,
+                                  body=entry.get("message"), posted_at=posted_at))
     updates.sort(key=lambda u: u.posted_at or "")
     services = raw.get("impacted_services") if isinstance(raw.get("impacted_services"), dict) else {}
     components = []
@@ -151,7 +146,7 @@ def parse_legacy_entry(raw, source: str, base_url: str) -> IncidentItem:
             if previous and posted_at < previous:  # the updates ran past local midnight
                 posted_at = to_utc_iso(parse_time(posted_at) + timedelta(days=1))
             text = text[match.end():].strip()
-        updates.append(UpdateItem(native_id=f"{len(updates)}", status=None, body=text, posted_at=posted_at))
+        updates.append(UpdateItem(native_id=update_id(posted_at, None, text), status=None, body=text, posted_at=posted_at))
     posts = [u.posted_at for u in updates if u.posted_at]
     started_at = min([day.strftime(ISO_FORMAT), *posts])  # posts carry minutes only
     region = LEGACY_REGION.search(service)

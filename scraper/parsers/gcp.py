@@ -8,7 +8,7 @@ update, the ``affected_locations``.
 from __future__ import annotations
 
 from scraper.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
-from scraper.parsers import parser, each_record, expect, id_and_title, load_json, time_field
+from scraper.parsers import parser, each_record, expect, id_and_title, load_json, time_field, update_id
 
 
 def map_impact(status_impact: str | None, severity: str | None) -> str:
@@ -36,7 +36,7 @@ def parse_incident_record(raw, source: str, base_url: str) -> IncidentItem:
         posted_at = time_field(raw_update.get("when") or raw_update.get("created"), source, f"{where} update time")
         updates.append(
             UpdateItem(
-                native_id=posted_at or str(len(updates)),
+                native_id=update_id(posted_at, raw_update.get("status"), raw_update.get("text")),
                 status=raw_update.get("status"),
                 body=raw_update.get("text"),
                 posted_at=posted_at,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from archive.times import to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, UpdateItem
-from scraper.parsers import ParseError
+from scraper.parsers import ParseError, update_id
 from scraper.parsers.windows import apply_stated_window
 
 # Update ids of our making, for datasets that give none; the page's own copy of the same
@@ -93,10 +93,11 @@ def incident_from_scrape(row: dict, provider: str) -> IncidentItem:
     if not code or not row.get("Incident_Title"):
         raise ParseError(source, f"research row has no incident link or title: {link!r}")
     updates = []
-    for number, update in enumerate(json.loads(row.get("Updates") or "[]")):
+    for update in json.loads(row.get("Updates") or "[]"):
         posted = posted_time(update.get("Update_Timestamp", ""))
         updates.append(UpdateItem(
-            native_id=f"{RESEARCH_UPDATE_PREFIX}{posted}-{number}",
+            native_id=update_id(posted, (update.get("Update_Title") or "").strip().lower() or None,
+                                update.get("Update_Body"), RESEARCH_UPDATE_PREFIX),
             status=(update.get("Update_Title") or "").strip().lower() or None,
             body=update.get("Update_Body"),
             posted_at=posted,

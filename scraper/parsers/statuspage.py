@@ -15,7 +15,7 @@ from bs4 import BeautifulSoup
 
 from archive.times import parse_time, to_utc_iso
 from scraper.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
-from scraper.parsers import parser, ParseError, each_record, expect, id_and_title, load_json, time_field
+from scraper.parsers import parser, ParseError, each_record, expect, id_and_title, load_json, time_field, update_id
 from scraper.parsers.windows import apply_stated_window
 
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
@@ -171,23 +171,49 @@ def parse_summary(body, source: str):
     return source_status, parse_components(data.get("components", []), source)
 
 
-@parser
-def parse_history_page(body, source: str) -> list[HistoryEntry]:
-    """``/history?page=N`` asked for as JSON: ``{"months": [{"incidents": [...]}]}``.
+@dataclass
+class HistoryPage:
+    """One page of the history listing: the months it covers (``YYYY-MM``) and its incidents.
 
-    An empty list means the walk has gone past the oldest incident.
+    A page with no months at all is past the end of the history; a page whose months
+    are all empty is a quiet stretch, not the end.
     """
+
+    months: list[str]
+    entries: list[HistoryEntry]
+    past_the_end: bool = False
+
+
+MONTH_NUMBERS = {name: number for number, name in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+
+
+def _month_key(month: dict) -> str | None:
+    year, name = month.get("year"), month.get("name")
+    number = MONTH_NUMBERS.get(name.strip().lower()) if isinstance(name, str) else None
+    if isinstance(year, int) and number:
+        return f"{year:04d}-{number:02d}"
+    return None
+
+
+@parser
+def parse_history_page(body, source: str) -> HistoryPage:
+    """``/history.json?page=N`` (or ``/history?page=N`` asked for as JSON):
+    ``{"months": [{"name": "December", "year": 2024, "incidents": [...]}]}``."""
     data = expect(load_json(body, source, "history page"), dict, source, "history page")
     if "months" not in data:
         raise ParseError(source, "history page has no 'months': not the JSON history")
-    months = expect(data["months"], list, source, "history months")
-    entries = []
+    months = expect(data["months"] or [], list, source, "history months")
+    entries, keys = [], []
     for month in months:
         expect(month, dict, source, "history month")
+        if key := _month_key(month):
+            keys.append(key)
         for raw in expect(month.get("incidents") or [], list, source, "history month incidents"):
             if isinstance(raw, dict) and isinstance(raw.get("code"), str) and raw["code"]:
                 entries.append(HistoryEntry(code=raw["code"], name=raw.get("name"), impact=raw.get("impact")))
-    return entries
+    return HistoryPage(months=keys, entries=entries, past_the_end=not months)
 
 
 ATOM_INCIDENT_LINK = re.compile(r"/incidents/([a-z0-9]+)")
@@ -197,7 +223,7 @@ def _atom_updates(content_html: str, year: int, source: str, native_id: str) -> 
     """The updates inside one ``/history.atom`` entry: ``<p><small>Dec 20, 16:44 UTC</small>
     <br><strong>Resolved</strong> - text</p>``, newest first, dates without a year."""
     updates = []
-    for number, paragraph in enumerate(BeautifulSoup(content_html, "html.parser").find_all("p")):
+    for paragraph in BeautifulSoup(content_html, "html.parser").find_all("p"):
         stamp = paragraph.find("small")
         label = paragraph.find("strong")
         if stamp is None or label is None:
@@ -211,7 +237,7 @@ def _atom_updates(content_html: str, year: int, source: str, native_id: str) -> 
             raise ParseError(source, f"incident {native_id} update time is not a time: {when!r}") from None
         updates.append(
             UpdateItem(
-                native_id=f"atom-{posted.strftime('%Y%m%dT%H%M')}-{number}",
+                native_id=update_id(to_utc_iso(posted), label.get_text(strip=True).lower(), body, "atom-"),
                 status=label.get_text(strip=True).lower(),
                 body=body,
                 posted_at=to_utc_iso(posted),

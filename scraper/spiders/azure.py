@@ -8,12 +8,14 @@ from scraper.azure_site import FEED_PATH, HISTORY_PATH, HISTORY_QUERY
 from scraper.parsers import ParseError
 from scraper.parsers import azure as parse
 from scraper.spiders.base import SourceSpider
+from scraper.spiders.walk import month_of, this_month
 
 
 class AzureSpider(SourceSpider):
-    """The first crawl walks the history to its first empty page; later crawls stop at the
-    first page with nothing new (page 1 is always read: a final review replaces a
-    preliminary one there)."""
+    """The feed of active incidents, then the status history (post-incident reviews),
+    newest page first, to the first page with no items. Page 1 is always read (a final
+    review replaces a preliminary one there); a later crawl walks down to the pages
+    already walked, and an unfinished walk goes on at the page where it stopped."""
 
     name = "azure"
 
@@ -24,29 +26,52 @@ class AzureSpider(SourceSpider):
 
     def feed_failed(self, failure):
         self.on_error(failure)
+        yield from self.begin_walk()
+
+    def parse_feed(self, response):
+        yield from self.incidents_from(response, parse.parse_feed, self.source.url)
+        yield from self.begin_walk()
+
+    def begin_walk(self):
+        walk = self.start_walk(lambda page: int(page) + 1)
+        self.resume_at = int(self.walk_state.resume_at) if self.walk_state.unfinished else None
+        if self.resume_at is None:
+            yield walk.begin(this_month(), 1)
+        else:
+            walk.resume()
         yield self.history_request(1)
 
     def history_request(self, page: int) -> scrapy.Request:
         return scrapy.Request(
             self.url(f"{HISTORY_PATH}?{HISTORY_QUERY.format(page=page)}"),
             callback=self.parse_history,
-            errback=self.on_error,
+            errback=self.history_failed,
             cb_kwargs={"page": page},
         )
 
-    def parse_feed(self, response):
-        yield from self.incidents_from(response, parse.parse_feed, self.source.url)
-        yield self.history_request(1)
+    def history_failed(self, failure):
+        self.on_error(failure)
+        self.walk.page_failed(failure.request.cb_kwargs["page"])
 
     def parse_history(self, response, page: int):
         try:
             incidents = parse.parse_history_page(response.body, self.source.id, self.source.url)
         except ParseError as error:
             self.report(error)
+            self.walk.page_failed(page)
             return
-        if not incidents:
-            self.history_complete = True
-            return
-        yield from self.accept(incidents, response)
-        if not self.backfilled or any(i.native_id not in self.known_complete for i in incidents):
+        incidents = list(self.once_each(incidents, response))
+        months = sorted({m for i in incidents if (m := month_of(i.created_at or i.started_at))}, reverse=True)
+        codes = [i.native_id for i in incidents]
+        goes_on = self.walk.listed(page, months, codes, has_months=bool(incidents))
+        yield from incidents
+        nothing_new = all(code in self.known_complete for code in codes)
+        if goes_on and self.resume_at and page + 1 < self.resume_at and nothing_new:
+            # The newest pages reach what the unfinished walk already took in: on from where it stopped.
+            page, self.resume_at = self.resume_at - 1, None
+        if goes_on:
             yield self.history_request(page + 1)
+        else:
+            self.walk_stopped()
+        if state := self.walk.checkpoint():
+            yield state

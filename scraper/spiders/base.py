@@ -16,8 +16,11 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as twisted_errors
 from twisted.web._newclient import ResponseFailed
 
+from scraper.items import WalkState
 from scraper.parsers import ParseError
+from scraper.sanity import absurd_times
 from scraper.sources import Source
+from scraper.spiders.walk import HistoryWalk
 
 
 def _exceptions(*names: str) -> tuple[type, ...]:
@@ -81,8 +84,7 @@ class SourceSpider(scrapy.Spider):
 
     ``known_complete`` holds the native ids the archive already has finished, so a
     later crawl fetches only what is new or still open; ``known_open`` those it has
-    unfinished; ``backfilled`` says whether an earlier crawl walked the whole history to
-    its end.
+    unfinished; ``walk_state`` where the walk back through its history stands.
     """
 
     name = "source"
@@ -95,7 +97,7 @@ class SourceSpider(scrapy.Spider):
         crawl_id: str = "",
         known_complete: set[str] | None = None,
         known_open: set[str] | None = None,
-        backfilled: bool = False,
+        walk_state: WalkState | None = None,
         **kwargs,
     ):
         super().__init__(name=source.id, **kwargs)
@@ -104,15 +106,17 @@ class SourceSpider(scrapy.Spider):
         # Read only: a set given is kept, not copied (the runner made it for this spider).
         self.known_complete = as_set(known_complete)
         self.known_open = as_set(known_open)
-        self.backfilled = backfilled
         self.errors: list[str] = []
         # Why downloads failed, even those the HTTP cache then answered from its copy.
         self.download_failures: list[str] = []
         # What went differently but did not fail (a fallback endpoint used, say).
         self.notes: list[str] = []
+        # What a page said that the archive kept without (absurd times, repeated ids).
+        self.problems: list[str] = []
         self.skipped = 0
-        # Set by a spider that walked its source's whole history to the end.
-        self.history_complete = False
+        # The walk back through the source's history, for kinds that paginate.
+        self.walk_state = walk_state or WalkState(source.id, self.name)
+        self.walk: HistoryWalk | None = None
         # No request leaves the hosts the sources file names (redirects included).
         self.allowed_domains = self.configured_hosts()
 
@@ -120,6 +124,25 @@ class SourceSpider(scrapy.Spider):
         """The source's host, and the hosts of any other URL its options name."""
         urls = [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
         return list(dict.fromkeys(urlparse(url).hostname for url in urls if urlparse(url).hostname))
+
+    def configured_origins(self) -> set[tuple]:
+        """Scheme, host and port of every URL the source is configured with."""
+        from scraper.middlewares import origin
+
+        if not hasattr(self, "_origins"):
+            urls = [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
+            self._origins = {origin(url) for url in urls}
+        return self._origins
+
+    def start_walk(self, next_page, quiet_pages: int | None = None) -> HistoryWalk:
+        self.walk = HistoryWalk(self.walk_state, next_page, self.crawler.settings.getint("ARCHIVE_MAX_PAGES"),
+                                quiet_pages)
+        return self.walk
+
+    def walk_stopped(self) -> None:
+        """Name a walk that stopped for a reason of its own (a loop, the page limit)."""
+        if self.walk is not None and self.walk.problem:
+            self.errors.append(self.walk.problem)
 
     def url(self, path: str) -> str:
         return self.source.url.rstrip("/") + path
@@ -151,7 +174,17 @@ class SourceSpider(scrapy.Spider):
         incidents, problems = result if isinstance(result, tuple) else (result, [])
         for problem in problems:
             self.report(problem)
+        yield from self.once_each(incidents, response)
+
+    def once_each(self, incidents, response):
+        """Each incident of a response once (the first copy), its times sane."""
+        seen = set()
         for incident in incidents:
+            if incident.native_id in seen:
+                self.problems.append(f"{response.url}: incident {incident.native_id} appears twice; kept the first")
+                continue
+            seen.add(incident.native_id)
+            self.problems.extend(absurd_times(incident))
             incident.fresh = self.is_fresh(response)
             yield incident
 

@@ -29,13 +29,21 @@ def month_windows(newest: datetime):
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
 
 
+def previous_month(month: str, step: int = 1) -> str:
+    """``2024-01`` -> ``2023-12`` (``step`` -1 gives the next month)."""
+    year, number = map(int, month.split("-"))
+    index = year * 12 + number - 1 - step
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 class IncidentioSpider(SourceSpider):
     """Crawls any status page hosted on incident.io.
 
     The plain incidents listing holds the recent incidents. The first crawl then walks
     back month by month (``start_at``/``end_at`` windows, deduplicated by id) until
     ``empty_months`` months in a row have nothing or ``since`` is reached; later crawls
-    walk back only while a month still has something new or unfinished.
+    walk back only when the listing does not reach the archive, down to the months
+    already walked, and an unfinished walk goes on at the month where it stopped.
     """
 
     name = "incidentio"
@@ -92,10 +100,26 @@ class IncidentioSpider(SourceSpider):
         except ParseError as error:
             yield from self.fall_back_incidents(error.reason)
             return
-        yield from self.unseen(self.accept((incidents, problems), response))
+        incidents = list(self.unseen(self.accept((incidents, problems), response)))
         newest = max((parse_time(i.created_at) for i in incidents if i.created_at), default=None)
-        windows = month_windows(newest or datetime.now(timezone.utc))
-        yield self.window_request(windows, empty_in_a_row=0)
+        yield from self.plan_walk({i.native_id for i in incidents}, newest or datetime.now(timezone.utc))
+        yield from incidents
+
+    def plan_walk(self, listed: set[str], newest: datetime):
+        """Walk the month windows back from the newest month, resume an unfinished walk,
+        or need none: as the Statuspage spider decides, with months for pages."""
+        walk = self.start_walk(previous_month)
+        reaches_archive = bool(listed & self.known_complete or listed & self.known_open)
+        if reaches_archive and self.walk_state.unfinished:
+            walk.resume()
+            yield self.window_request(self.walk_state.resume_at, empty_in_a_row=0)
+        elif reaches_archive and walk.covered_until:
+            if state := walk.cover(newest.strftime("%Y-%m")):
+                yield state
+        else:
+            top = newest.strftime("%Y-%m")
+            yield walk.begin(top, top)
+            yield self.window_request(top, empty_in_a_row=0)
 
     def listing_failed(self, failure):
         yield from self.fall_back_incidents(describe_failure(failure))
@@ -109,29 +133,43 @@ class IncidentioSpider(SourceSpider):
     def parse_compat_incidents(self, response):
         yield from self.unseen(self.incidents_from(response, compat.parse_incident_list, self.source.url))
 
-    def window_request(self, windows, empty_in_a_row: int):
-        start, end = next(windows)
+    def window_request(self, month: str, empty_in_a_row: int):
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc)
+        end = datetime.strptime(previous_month(month, -1), "%Y-%m").replace(tzinfo=timezone.utc)
         query = urlencode({"start_at": start.strftime(ISO_FORMAT), "end_at": end.strftime(ISO_FORMAT)})
         return scrapy.Request(
             self.proxy(f"/incidents?{query}"),
             callback=self.parse_window,
-            errback=self.on_error,
-            cb_kwargs={"windows": windows, "start": start, "empty_in_a_row": empty_in_a_row},
+            errback=self.window_failed,
+            cb_kwargs={"month": month, "empty_in_a_row": empty_in_a_row},
         )
 
-    def parse_window(self, response, windows, start, empty_in_a_row):
-        # An unreadable month is reported and walked past: the other months still count.
-        incidents = list(self.incidents_from(response, parse.parse_incidents, self.source.url))
-        wanted = [i for i in incidents if i.native_id not in self.known_complete]
+    def window_failed(self, failure):
+        self.on_error(failure)
+        self.walk.page_failed(failure.request.cb_kwargs["month"])
+
+    def parse_window(self, response, month: str, empty_in_a_row: int):
+        try:
+            result = parse.parse_incidents(response.body, self.source.id, self.source.url)
+        except ParseError as error:
+            self.report(error)
+            self.walk.page_failed(month)
+            return
+        incidents = list(self.accept(result, response))
         yield from self.unseen(incidents)
         empty_in_a_row = 0 if incidents else empty_in_a_row + 1
-        past_oldest = self.oldest_seen is None or start.strftime(ISO_FORMAT) <= self.oldest_seen
-        if start <= self.since or (past_oldest and self.empty_months and empty_in_a_row >= self.empty_months):
-            self.history_complete = True
-            return
-        if self.backfilled and not wanted:
-            return
-        yield self.window_request(windows, empty_in_a_row)
+        past_oldest = self.oldest_seen is None or f"{month}-01T00:00:00Z" <= self.oldest_seen
+        codes = sorted(i.native_id for i in incidents)
+        goes_on = self.walk.listed(month, [month], codes)
+        if month <= self.since.strftime("%Y-%m") or (
+                past_oldest and self.empty_months and empty_in_a_row >= self.empty_months):
+            goes_on = self.walk._end(month, reached_end=True)
+        if goes_on:
+            yield self.window_request(previous_month(month), empty_in_a_row)
+        else:
+            self.walk_stopped()
+        if state := self.walk.checkpoint():
+            yield state
 
     def unseen(self, incidents):
         """Each incident once per crawl, however many windows list it."""

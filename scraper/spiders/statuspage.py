@@ -6,7 +6,9 @@ import scrapy
 
 from scraper.parsers import ParseError
 from scraper.parsers import statuspage as parse
+from scraper.items import ListingItem
 from scraper.spiders.base import SourceSpider, describe_failure
+from scraper.spiders.walk import month_of, this_month
 
 JSON_HEADERS = {"Accept": "application/json"}
 
@@ -17,14 +19,17 @@ class StatuspageSpider(SourceSpider):
     ``/api/v2/incidents.json`` holds only the 50 newest incidents, with their updates.
     The rest of the history is listed by ``/history?page=N`` (three months a page, page
     1 newest) and each listed incident is fetched from ``/api/v2/incidents/<code>.json``
-    unless the archive already has it finished. Once a source's history has been walked
-    to the end, later crawls walk it only when the 50 newest are all new to the archive
-    (and then stop at the first history page with nothing new); otherwise they fetch
-    just the archived incidents still open that the 50 newest no longer list.
+    unless the archive already has it finished. The walk ends at a page with no months
+    at all, or after ``quiet_pages`` pages in a row with no incidents (a quiet quarter
+    alone is not the end). A later crawl walks only when the 50 newest do not reach
+    what the archive holds, and then down to the stretch already walked; an unfinished
+    walk goes on where it stopped.
     """
 
     name = "statuspage"
-    OPTIONS = {"history": bool}
+    OPTIONS = {"history": bool, "quiet_pages": int}
+    # Public clients of history.json stop after several quarters in a row with no incidents.
+    QUIET_PAGES = 8
 
     async def start(self):
         yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_summary, errback=self.on_error)
@@ -49,20 +54,36 @@ class StatuspageSpider(SourceSpider):
             return
         for problem in problems:
             self.report(problem)
-        listed = set()
-        for incident in incidents:
-            incident.fresh = self.is_fresh(response)
-            listed.add(incident.native_id)
-            yield incident
-        if not self.source.options.get("history", True):
+        incidents = list(self.once_each(incidents, response))
+        listed = {incident.native_id for incident in incidents}
+        if self.source.options.get("history", True):
+            newest = max((i.created_at for i in incidents if i.created_at), default=None)
+            # The walk's state is recorded before the incidents that may open a gap.
+            yield from self.plan_walk(listed, month_of(newest) or this_month())
+        if incidents and not problems:
+            since = min((i.created_at for i in incidents if i.created_at), default=None)
+            if since:
+                yield ListingItem(self.source.id, sorted(listed), since, "/api/v2/incidents.json")
+        yield from incidents
+
+    def plan_walk(self, listed: set[str], newest_month: str):
+        """Begin a walk, resume the unfinished one, or need none (see the class)."""
+        walk = self.start_walk(lambda page: int(page) + 1, self.source.options.get("quiet_pages", self.QUIET_PAGES))
+        reaches_archive = bool(listed & self.known_complete or listed & self.known_open)
+        if reaches_archive and self.walk_state.unfinished:
+            walk.resume()
+            yield self.history_request(int(self.walk_state.resume_at or 1), listed)
+        elif reaches_archive and walk.covered_until:
+            if state := walk.cover(newest_month):
+                yield state
+        else:
+            yield walk.begin(newest_month, 1)
+            yield self.history_request(1, listed)
             return
-        if self.backfilled and listed & self.known_complete:
-            # The newest incidents reach back to ones already archived, so nothing new
-            # lies beyond them: no history walk, only the unfinished ones it would find.
-            for code in sorted(self.known_open - listed):
-                yield self.incident_request(code)
-            return
-        yield self.history_request(1, listed)
+        # The newest incidents reach back to ones already archived: what they no longer
+        # list but the archive holds unfinished is asked for directly.
+        for code in sorted(self.known_open - listed):
+            yield self.incident_request(code)
 
     def incidents_failed(self, failure):
         yield from self.fall_back_to_atom(describe_failure(failure))
@@ -71,9 +92,9 @@ class StatuspageSpider(SourceSpider):
         """The JSON API failed: the Atom feed still has the 25 newest incidents and their
         updates (no impact or components). The history walk goes on without them."""
         self.notes.append(f"incidents.json failed ({reason}); used /history.atom")
-        yield scrapy.Request(self.url("/history.atom"), callback=self.parse_atom, errback=self.on_error)
         if self.source.options.get("history", True):
-            yield self.history_request(1, set())
+            yield from self.plan_walk(set(), this_month())
+        yield scrapy.Request(self.url("/history.atom"), callback=self.parse_atom, errback=self.on_error)
 
     def parse_atom(self, response):
         yield from self.incidents_from(response, parse.parse_history_atom, self.source.url)
@@ -83,32 +104,55 @@ class StatuspageSpider(SourceSpider):
             self.url(f"/history?page={page}"),
             headers=JSON_HEADERS,
             callback=self.parse_history,
-            errback=self.on_error,
+            errback=self.history_failed,
             cb_kwargs={"page": page, "listed": listed},
         )
 
+    def history_failed(self, failure):
+        self.on_error(failure)
+        self.walk.page_failed(failure.request.cb_kwargs["page"])
+
     def parse_history(self, response, page: int, listed: set[str]):
         try:
-            entries = parse.parse_history_page(response.body, self.source.id)
+            history = parse.parse_history_page(response.body, self.source.id)
         except ParseError as error:
             self.report(error)
+            self.walk.page_failed(page)
             return
-        if not entries:
-            self.history_complete = True
-            return
-        wanted = [e.code for e in entries if e.code not in self.known_complete and e.code not in listed]
-        for code in wanted:
-            yield self.incident_request(code)
-        # Walk on until the pages reach incidents archived before (the newest pages may
-        # list only incidents incidents.json already gave).
-        reached = any(e.code in self.known_complete or e.code in self.known_open for e in entries)
-        if wanted or not self.backfilled or not reached:
+        codes = [e.code for e in history.entries]
+        goes_on = self.walk.listed(page, history.months, codes, has_months=not history.past_the_end)
+        for code in codes:
+            if code not in self.known_complete and code not in listed and self.walk.wants(page, code):
+                yield self.incident_request(code, page)
+        if goes_on:
             yield self.history_request(page + 1, listed)
+        else:
+            self.walk_stopped()
+        if state := self.walk.checkpoint():
+            yield state
 
-    def incident_request(self, code: str) -> scrapy.Request:
+    def incident_request(self, code: str, page: int | None = None) -> scrapy.Request:
         return scrapy.Request(
-            self.url(f"/api/v2/incidents/{code}.json"), callback=self.parse_incident, errback=self.on_error
+            self.url(f"/api/v2/incidents/{code}.json"),
+            callback=self.parse_incident,
+            errback=self.incident_failed,
+            cb_kwargs={"page": page, "code": code},
+            dont_filter=page is not None,
         )
 
-    def parse_incident(self, response):
-        yield from self.incidents_from(response, lambda *args: [parse.parse_incident(*args)], self.source.url)
+    def incident_failed(self, failure):
+        self.on_error(failure)
+        if (page := failure.request.cb_kwargs["page"]) is not None:
+            self.walk.page_failed(page)
+
+    def parse_incident(self, response, page: int | None, code: str):
+        try:
+            incident = parse.parse_incident(response.body, self.source.id, self.source.url)
+        except ParseError as error:
+            self.report(error)
+            if page is not None:
+                self.walk.page_failed(page)
+            return
+        yield from self.once_each([incident], response)
+        if page is not None and (state := self.walk.fetched(page, code)):
+            yield state

@@ -1,0 +1,346 @@
+"""Completeness: whatever a crawl goes through, nothing a page served is lost for good.
+
+Each case injects a fault into a site that grew since the last crawl, then runs one
+clean crawl, and compares the archive table by table with an uninterrupted crawl of the
+same site.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from scraper.replay import serving
+from scraper.statuspage_site import StatuspageSite
+from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from tests.conftest import FAST, run_cli, write_sources
+from tests.faults import Fault, fault_serving
+
+QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=3"]
+# Columns that say when or in which run the archive saw something: they differ between runs.
+WHEN = {"first_seen_at", "last_seen_at", "backfilled_at", "linked_at", "observed_at", "run_id", "updated_at", "id",
+        "pages"}
+TABLES = ["sources", "components", "incidents", "incident_updates", "incident_components", "incident_versions",
+          "update_versions", "source_walks"]
+OLD, GROWN = 60, 420  # incidents before and after the site grew
+
+
+def content(db_path) -> dict[str, list]:
+    db = sqlite_utils.Database(db_path)
+    state = {}
+    for table in TABLES:
+        keep = [c for c in db[table].columns_dict if c not in WHEN or (table == "incidents" and c == "id")
+                or (table == "incident_updates" and c == "id")]
+        state[table] = sorted(json.dumps([row[c] for c in keep]) for row in db[table].rows)
+    db.close()
+    return state
+
+
+def sites(root: Path) -> tuple[Path, Path, int]:
+    """One Statuspage site as it was (the OLD oldest incidents) and after it grew."""
+    grown = SyntheticStatuspage(SiteSpec("Grown", incidents=GROWN, seed=8, days_between=1.0)).site()
+    old_incidents = grown.incidents[GROWN - OLD:]
+    old = StatuspageSite(grown.page, grown.components, old_incidents)
+    return old.write(root / "old"), grown.write(root / "grown"), len(grown.history_pages())
+
+
+@pytest.fixture(scope="module")
+def grown_site(tmp_path_factory):
+    """A site crawled before it grew (``before.db``), then the reference: the grown site
+    crawled without a fault (``reference.db``)."""
+    root = tmp_path_factory.mktemp("grown")
+    old, grown, pages = sites(root)
+    with fault_serving(old) as server:
+        sources = write_sources(root / "s.toml", [{"id": "grown", "kind": "statuspage", "name": "Grown",
+                                                   "url": server.base_url}])
+        run_cli("crawl", "--db", str(root / "before.db"), "--sources", str(sources), *QUICK, check_exit=0)
+        copy(root / "before.db", root / "reference.db")
+        server.root = grown
+        run_cli("crawl", "--db", str(root / "reference.db"), "--sources", str(sources), *QUICK, check_exit=0)
+        server.root = old
+        yield {"server": server, "sources": sources, "root": root, "old": old, "grown": grown, "pages": pages}
+
+
+def copy(source: Path, target: Path) -> Path:
+    import shutil
+
+    for suffix in ("", "-wal", "-shm"):
+        if (path := source.with_name(source.name + suffix)).exists():
+            shutil.copy(path, target.with_name(target.name + suffix))
+    cache = source.with_name(source.name + ".httpcache")
+    if cache.exists():
+        shutil.copytree(cache, target.with_name(target.name + ".httpcache"), dirs_exist_ok=True)
+    return target
+
+
+def recrawl(site, db_path, *extra):
+    return run_cli("crawl", "--db", str(db_path), "--sources", str(site["sources"]), *QUICK, *extra)
+
+
+def start_recrawl(site, db_path, *extra) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "archive.cli", "crawl", "--db", str(db_path), "--sources", str(site["sources"]),
+         *QUICK, "-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "ARCHIVE_BATCH_SIZE=10",
+         *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def incidents(db_path) -> int:
+    db = sqlite_utils.Database(db_path)
+    try:
+        return db["incidents"].count
+    finally:
+        db.close()
+
+
+def assert_completed_equals_reference(site, db_path):
+    site["server"].faults = {}
+    final = recrawl(site, db_path)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert incidents(db_path) == GROWN
+    assert content(db_path) == content(site["root"] / "reference.db")
+
+
+def test_the_reference_holds_the_whole_grown_site(grown_site):
+    db = sqlite_utils.Database(grown_site["root"] / "reference.db")
+    assert db["incidents"].count == GROWN and grown_site["pages"] > 5
+    walk = db["source_walks"].get("grown")
+    assert walk["reached_end"] == 1 and walk["open_top"] is None and walk["covered_until"] == "2024-12"
+
+
+@contextmanager
+def grown_since(site, tmp_path):
+    """A copy of the archive made before the site grew, with the site grown meanwhile."""
+    db_path = copy(site["root"] / "before.db", tmp_path / "a.db")
+    site["server"].root = site["grown"]
+    try:
+        yield db_path
+    finally:
+        site["server"].root, site["server"].faults = site["old"], {}
+
+
+def wait_for_incidents(db_path, more_than: int) -> None:
+    deadline = time.monotonic() + 60
+    while incidents(db_path) <= more_than and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_history_page_failing_on_a_recrawl_is_resumed(grown_site, tmp_path):
+    with grown_since(grown_site, tmp_path) as db_path:
+        grown_site["server"].faults = {"/history?page=2": Fault("status", 503)}
+        failed = recrawl(grown_site, db_path)
+        assert failed.returncode == 1
+        assert "grown        FAILED  " in failed.stdout and "/history?page=2: HTTP 503" in failed.stdout
+        kept = incidents(db_path)
+        walk = sqlite_utils.Database(db_path)["source_walks"].get("grown")
+        assert (walk["resume_at"], walk["open_top"]) == ("2", "2024-12")
+        assert_completed_equals_reference(grown_site, db_path)
+    assert OLD < kept < GROWN
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_the_crawl_honestly_and_the_next_goes_on(grown_site, tmp_path, signum, code):
+    with grown_since(grown_site, tmp_path) as db_path:
+        process = start_recrawl(grown_site, db_path)
+        wait_for_incidents(db_path, OLD + 60)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == code, stdout + stderr
+        assert "Traceback" not in stderr and "ReactorNotRunning" not in stderr
+        assert stdout.startswith("grown        STOPPED stopped by a signal"), stdout
+        assert f"Stopped by {signal.Signals(signum).name}" in stderr
+        db = sqlite_utils.Database(db_path)
+        run = db.execute("SELECT outcome FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+        assert run == ("interrupted",)
+        walk = db["source_walks"].get("grown")
+        assert walk["open_top"] == "2024-12" and walk["resume_at"] is not None
+        assert OLD < db["incidents"].count < GROWN and db["sources"].get("grown")["backfilled_at"] is not None
+        db.close()
+        assert_completed_equals_reference(grown_site, db_path)
+
+
+def test_a_kill_after_the_first_batch_is_resumed(grown_site, tmp_path):
+    with grown_since(grown_site, tmp_path) as db_path:
+        process = start_recrawl(grown_site, db_path)
+        wait_for_incidents(db_path, OLD)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+        assert OLD < incidents(db_path) < GROWN
+        assert_completed_equals_reference(grown_site, db_path)
+
+
+def test_a_quiet_quarter_is_walked_through(realdata, tmp_path):
+    """Real GitHub incidents of 2022 with July to September left quiet: the history page
+    of that quarter lists no incidents, and the walk goes on past it to January."""
+    records = [json.loads(p.read_text()) for p in sorted((realdata / "github" / "incidents-2022").glob("*.json"))]
+    page = records[0]["page"]
+    served = sorted((r["incident"] for r in records if r["incident"]["created_at"][:7] not in
+                     ("2022-07", "2022-08", "2022-09")), key=lambda i: i["created_at"], reverse=True)
+    site = StatuspageSite(page, [], served)
+    pages = site.history_pages()
+    assert [m["incidents"] for m in pages[1]["months"]] == [[], [], []]  # the quiet quarter
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "github", "kind": "statuspage", "name": "GitHub",
+                                                       "url": server.base_url}])
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert db["incidents"].count == len(served) == 94
+    assert {r["native_id"] for r in db["incidents"].rows} == {i["id"] for i in served}
+    assert db["sources"].get("github")["backfilled_at"] is not None
+
+
+def test_a_history_that_loops_or_never_ends_is_bounded(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Loop", incidents=120, seed=4, days_between=2.0)).site()
+    root = site.write(tmp_path / "site")
+    page1 = (root / "history@page=1").read_bytes()
+    with fault_serving(root) as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "loop", "kind": "statuspage", "name": "Loop",
+                                                       "url": server.base_url}])
+        server.faults = {"/history?page=3": Fault("body", body=page1)}
+        looped = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
+        history = [r.path for r in server.log if r.path.startswith("/history")]
+        server.faults = {}
+        endless = run_cli("crawl", "--db", str(tmp_path / "b.db"), "--sources", str(sources), *QUICK,
+                          "-s", "ARCHIVE_MAX_PAGES=2")
+    assert looped.returncode == 1 and "history page 3 repeats page 1" in looped.stdout
+    assert history == ["/history?page=1", "/history?page=2", "/history?page=3"]
+    # What the walk fetched before the loop is archived; the walk is not taken as complete.
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert db["incidents"].count > 50 and db["sources"].get("loop")["backfilled_at"] is None
+    assert endless.returncode == 1 and "the history walk stopped after 2 pages (ARCHIVE_MAX_PAGES)" in endless.stdout
+    assert sqlite_utils.Database(tmp_path / "b.db")["source_walks"].get("loop")["resume_at"] == "3"
+
+
+def test_an_update_served_empty_never_blanks_the_archived_text(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Blank", incidents=30, seed=9)).site()
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "blank", "kind": "statuspage", "name": "Blank",
+                                                       "url": server.base_url}])
+        run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
+        before = content(tmp_path / "a.db")["incident_updates"]
+        for number, incident in enumerate(site.incidents):
+            for update in incident["incident_updates"]:
+                update["body"] = None if number % 2 else ""
+        site.write(tmp_path / "site")
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0, result.stdout
+    assert content(tmp_path / "a.db")["incident_updates"] == before
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert db.execute("SELECT count(*) FROM incident_updates WHERE body IS NULL OR body = ''").fetchone() == (0,)
+    assert db["update_versions"].count == db["incident_updates"].count  # nothing new to keep
+
+
+def test_every_change_is_kept_as_a_version_and_a_removal_is_recorded(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Edit", incidents=30, seed=10)).site()
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "edit", "kind": "statuspage", "name": "Edit",
+                                                       "url": server.base_url}])
+        run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
+        between = sqlite_utils.Database(tmp_path / "a.db").execute("SELECT max(observed_at) FROM incident_versions"
+                                                                   ).fetchone()[0]
+        time.sleep(1.1)
+        edited, vanished = site.incidents[3], site.incidents[5]
+        original_title, original_impact = edited["name"], edited["impact"]
+        edited["name"] = "Retitled after the fact"
+        edited["impact"] = "none" if original_impact != "none" else "critical"
+        edited["incident_updates"][0]["body"] = "A corrected resolution text."
+        site.incidents.remove(vanished)
+        site.write(tmp_path / "site")
+        (tmp_path / "site" / "api/v2/incidents" / f"{vanished['id']}.json").unlink()
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0, result.stdout
+    assert "1 removed" in result.stdout
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    key = f"edit:{edited['id']}"
+    versions = list(db["incident_versions"].rows_where("incident_id = ?", [key], order_by="version"))
+    assert [v["title"] for v in versions] == [original_title, "Retitled after the fact"]
+    assert json.loads(versions[1]["changed"])[:2] == ["title", "impact"]
+    assert db["incidents"].get(key)["title"] == "Retitled after the fact"
+    update = db["incident_updates"].get(f"{key}:{edited['incident_updates'][0]['id']}")
+    bodies = [v["body"] for v in db["update_versions"].rows_where("update_id = ?", [update["id"]], order_by="version")]
+    assert bodies[-1] == update["body"] == "A corrected resolution text." and len(bodies) == 2
+    # The vanished incident stays archived, marked removed, with a version saying so.
+    gone = db["incidents"].get(f"edit:{vanished['id']}")
+    assert gone["removed_at"] is not None
+    revised = {(r["incident_id"], r["revision"]) for r in db.query("SELECT * FROM incidents_revised")}
+    assert (f"edit:{vanished['id']}", "removed") in revised
+    assert (key, "downgraded" if original_impact != "none" else "retitled") in revised
+    # What the page said before the edit, from the canned query's SQL.
+    from archive.web import load_metadata
+
+    sql = load_metadata(tmp_path / "a.db")["databases"]["a"]["queries"]["page_as_of"]["sql"]
+    then = {r["incident_id"]: r["title"] for r in db.query(sql, {"source": "edit", "at": between})}
+    now = {r["incident_id"]: r["title"] for r in db.query(sql, {"source": "edit", "at": "9999"})}
+    assert then[key] == original_title and now[key] == "Retitled after the fact"
+    assert f"edit:{vanished['id']}" in then and f"edit:{vanished['id']}" not in now
+
+
+def test_a_repeated_id_and_absurd_times_are_named_and_the_records_kept(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Odd", incidents=12, seed=11)).site()
+    root = site.write(tmp_path / "site")
+    listing = json.loads((root / "api/v2/incidents.json").read_text())
+    listing["incidents"].insert(1, dict(listing["incidents"][0], name="A second copy"))
+    listing["incidents"][2]["resolved_at"] = "9999-12-31T00:00:00.000Z"
+    listing["incidents"][3]["incident_updates"][0].update(created_at="1970-01-01T00:00:00.000Z",
+                                                          display_at="1970-01-01T00:00:00.000Z")
+    with fault_serving(root) as server:
+        server.faults = {"/api/v2/incidents.json": Fault("body", body=json.dumps(listing).encode())}
+        sources = write_sources(tmp_path / "s.toml", [{"id": "odd", "kind": "statuspage", "name": "Odd",
+                                                       "url": server.base_url}])
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0, result.stdout
+    first, absurd, epoch = listing["incidents"][0], listing["incidents"][2], listing["incidents"][3]
+    assert f"incident {first['id']} appears twice; kept the first" in result.stdout
+    assert f"incident {absurd['id']}: resolved_at 9999-12-31T00:00:00Z is not a plausible time" in result.stdout
+    assert "posted_at 1970-01-01T00:00:00Z is not a plausible time" in result.stdout
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert db["incidents"].get(f"odd:{first['id']}")["title"] == first["name"]
+    assert db["incidents"].get(f"odd:{absurd['id']}")["resolved_at"] is None
+    assert db.execute("SELECT min(posted_at) FROM incident_updates").fetchone()[0] > "2020"
+    assert db["incidents"].count == 12
+
+
+def test_a_redirect_to_another_port_of_the_same_host_is_refused(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Port", incidents=5, seed=12)).site()
+    with fault_serving(site.write(tmp_path / "site")) as server, serving(tmp_path / "site") as other:
+        server.faults = {"/api/v2/summary.json": Fault("redirect-port", other.server_address[1])}
+        sources = write_sources(tmp_path / "s.toml", [{"id": "port", "kind": "statuspage", "name": "Port",
+                                                       "url": server.base_url}])
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 1
+    assert "refused to leave the configured hosts" in result.stdout
+    assert other.log == []
+
+
+def test_aws_events_of_two_services_with_one_title_stay_two(realdata, tmp_path):
+    """Real legacy events: Lambda in us-east-2 and the Management Console, both
+    'Increased Error Rates', 9.5 minutes apart (2021-11-24)."""
+    legacy = json.loads((realdata / "aws" / "legacy-data.json").read_text())
+    pair = [e for e in legacy["archive"] if e["summary"] == "[RESOLVED] Increased Error Rates"
+            and e["date"] in ("1637779569", "1637780142")]
+    assert len(pair) == 2
+    (tmp_path / "aws" / "public").mkdir(parents=True)
+    (tmp_path / "aws" / "public" / "currentevents").write_text("[]")
+    (tmp_path / "aws" / "data.json").write_text(json.dumps({"archive": pair, "current": []}))
+    with serving(tmp_path / "aws") as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "aws", "kind": "aws", "name": "AWS",
+                                                       "url": server.base_url,
+                                                       "legacy_url": f"{server.base_url}/data.json"}])
+        result = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0, result.stdout
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    rows = {r["native_id"]: r for r in db["incidents"].rows}
+    assert set(rows) == {"lambda-us-east-2_1637779569", "management-console_1637780142"}
+    assert db["incident_aliases"].count == 0
+    for native_id, event in zip(sorted(rows), sorted(pair, key=lambda e: e["service"])):
+        bodies = [u["body"] for u in db["incident_updates"].rows_where("incident_id = ?", [f"aws:{native_id}"])]
+        assert bodies and all(body in event["description"].replace("&nbsp;", "\xa0") or body.split()[0] in
+                              event["description"] for body in bodies)
