@@ -61,6 +61,9 @@ class ArchivePipeline:
         self.run_id = self.writer.start_run(spider.crawl_id, source.id, source.kind)
         self.writer.run_id = self.run_id
         self.closed = False
+        # Once an incident could not be written (a full disk, say), the walk's state no
+        # longer moves on: the next crawl must fetch it again.
+        self.lost_writes = False
 
     def spider_error(self, failure, response, spider):
         """An unexpected exception in a callback: the source failed, the crawl goes on."""
@@ -80,7 +83,7 @@ class ArchivePipeline:
         elif isinstance(item, SourceStatusItem):
             self.writer.save_source_status(item)
         elif isinstance(item, WalkState):
-            self.writer.save_walk_state(item)
+            self.save_walk_state(item)
         elif isinstance(item, ListingItem):
             self.counts["incidents_removed"] += self.writer.save_listing(item, self.seen_at)
         return item
@@ -99,6 +102,7 @@ class ArchivePipeline:
                 try:
                     results.append(self.writer.save_incident(item, self.seen_at))
                 except Exception as error:
+                    self.lost_writes = True
                     self.crawler.spider.errors.append(
                         f"incident {item.native_id} not archived: {type(error).__name__}: {error}")
         for outcome, updates_new in results:
@@ -112,7 +116,11 @@ class ArchivePipeline:
         spider = spider or self.crawler.spider
         self.flush()
         if spider.walk is not None:
-            self.writer.save_walk_state(spider.walk.current())
+            self.save_walk_state(spider.walk.current())
+
+    def save_walk_state(self, state: WalkState) -> None:
+        if not self.lost_writes:
+            self.writer.save_walk_state(state)
 
     def spider_closed(self, spider, reason):
         if self.closed:

@@ -210,13 +210,19 @@ def test_a_history_that_loops_or_never_ends_is_bounded(tmp_path):
         server.faults = {}
         endless = run_cli("crawl", "--db", str(tmp_path / "b.db"), "--sources", str(sources), *QUICK,
                           "-s", "ARCHIVE_MAX_PAGES=2")
-    assert looped.returncode == 1 and "history page 3 repeats page 1" in looped.stdout
-    assert history == ["/history?page=1", "/history?page=2", "/history?page=3"]
-    # What the walk fetched before the loop is archived; the walk is not taken as complete.
-    db = sqlite_utils.Database(tmp_path / "a.db")
-    assert db["incidents"].count > 50 and db["sources"].get("loop")["backfilled_at"] is None
-    assert endless.returncode == 1 and "the history walk stopped after 2 pages (ARCHIVE_MAX_PAGES)" in endless.stdout
-    assert sqlite_utils.Database(tmp_path / "b.db")["source_walks"].get("loop")["resume_at"] == "3"
+        assert looped.returncode == 1 and "history page 3 repeats page 1" in looped.stdout
+        assert history == ["/history?page=1", "/history?page=2", "/history?page=3"]
+        # What the walk fetched before the loop is archived; the walk is not taken as complete.
+        db = sqlite_utils.Database(tmp_path / "a.db")
+        assert db["incidents"].count > 50 and db["sources"].get("loop")["backfilled_at"] is None
+        assert endless.returncode == 1 and "the history walk stopped after 2 pages (ARCHIVE_MAX_PAGES)" in endless.stdout
+        assert sqlite_utils.Database(tmp_path / "b.db")["source_walks"].get("loop")["resume_at"] == "3"
+        # Once the page is right again (or the limit higher), the walk goes on to the end.
+        for db in ("a.db", "b.db", "reference.db"):
+            run_cli("crawl", "--db", str(tmp_path / db), "--sources", str(sources), *QUICK, check_exit=0)
+    reference = content(tmp_path / "reference.db")
+    assert content(tmp_path / "a.db") == content(tmp_path / "b.db") == reference
+    assert len(reference["incidents"]) == 120
 
 
 def test_an_update_served_empty_never_blanks_the_archived_text(tmp_path):
@@ -344,3 +350,74 @@ def test_aws_events_of_two_services_with_one_title_stay_two(realdata, tmp_path):
         bodies = [u["body"] for u in db["incident_updates"].rows_where("incident_id = ?", [f"aws:{native_id}"])]
         assert bodies and all(body in event["description"].replace("&nbsp;", "\xa0") or body.split()[0] in
                               event["description"] for body in bodies)
+
+
+def test_an_incidentio_month_window_failing_is_resumed(tmp_path):
+    """The listing holds only the newest incident; a month window that answers 503
+    through the retries is where the next crawl goes on."""
+    from urllib.parse import urlencode
+
+    from scraper.demo import RECORDED
+    from scraper.incidentio_site import IncidentioSite
+
+    site = IncidentioSite.from_file(RECORDED / "openai-incidentio.json", listing_size=1)
+    months = sorted({i["published_at"][:7] for i in site.incidents}, reverse=True)
+    failing = months[1]
+    year, month = map(int, failing.split("-"))
+    query = urlencode({"start_at": f"{failing}-01T00:00:00Z",
+                       "end_at": f"{year + (month == 12):04d}-{month % 12 + 1:02d}-01T00:00:00Z"})
+    with fault_serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "openai", "kind": "incidentio", "name": "OpenAI",
+                                                       "url": server.base_url, "proxy_host": "status.openai.com"}])
+        run_cli("crawl", "--db", str(tmp_path / "reference.db"), "--sources", str(sources), *QUICK, check_exit=0)
+        server.faults = {f"/proxy/status.openai.com/incidents?{query}": Fault("status", 503)}
+        failed = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
+        walk = sqlite_utils.Database(tmp_path / "a.db")["source_walks"].get("openai")
+        server.faults = {}
+        server.log.clear()
+        final = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
+        resumed = [r.path for r in server.log if "start_at=" in r.path]
+    assert failed.returncode == 1 and "HTTP 503" in failed.stdout
+    assert walk["resume_at"] == failing and walk["reached_end"] == 0
+    assert final.returncode == 0, final.stdout
+    assert resumed[0].endswith(query)  # straight to the month where it stopped
+    assert content(tmp_path / "a.db") == content(tmp_path / "reference.db")
+    assert sqlite_utils.Database(tmp_path / "a.db")["sources"].get("openai")["backfilled_at"] is not None
+
+
+FULL_DISK = """
+import sqlite3, sys
+from archive import store
+
+writes = {"left": int(sys.argv[1])}
+
+
+def filling(method):
+    def write(self, *args, **kwargs):
+        if writes["left"] <= 0:
+            raise sqlite3.OperationalError("database or disk is full")
+        writes["left"] -= 1
+        return method(self, *args, **kwargs)
+    return write
+
+
+store.ArchiveWriter._insert_batch = filling(store.ArchiveWriter._insert_batch)
+store.ArchiveWriter.save_incident = filling(store.ArchiveWriter.save_incident)
+from archive.cli import cli
+sys.argv = ["incident-archive", *sys.argv[2:]]
+cli()
+"""
+
+
+def test_a_full_disk_mid_crawl_is_resumed(grown_site, tmp_path):
+    """Incident writes fail once the first batches are in (SQLITE_FULL): the source is
+    named, the walk's state stops moving, and one clean crawl completes the archive."""
+    with grown_since(grown_site, tmp_path) as db_path:
+        full = subprocess.run(
+            [sys.executable, "-c", FULL_DISK, "3", "crawl", "--db", str(db_path), "--sources",
+             str(grown_site["sources"]), *QUICK, "-s", "ARCHIVE_BATCH_SIZE=20"],
+            capture_output=True, text=True, timeout=240)
+        assert full.returncode == 1, full.stdout + full.stderr
+        assert "database or disk is full" in full.stdout and "Traceback" not in full.stderr
+        assert OLD < incidents(db_path) < GROWN
+        assert_completed_equals_reference(grown_site, db_path)
