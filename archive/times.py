@@ -27,6 +27,9 @@ ZONE_ABBREVIATIONS: dict[str, tzinfo] = {
     "EST": tz.gettz("America/New_York"),
     "EDT": tz.gettz("America/New_York"),
     "ET": tz.gettz("America/New_York"),
+    "CT": tz.gettz("America/Chicago"),
+    "CET": tz.gettz("Europe/Berlin"),
+    "CEST": tz.gettz("Europe/Berlin"),
 }
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -19,14 +19,13 @@ REVIEWS_PER_PAGE = 10
 
 @dataclass
 class Review:
-    """One post-incident review as the history page lists it."""
+    """One post-incident review as the history page lists it (the real markup carries
+    a date, a title, a tracking ID and the review text: no service or region lists)."""
 
     tracking_id: str
     title: str
     date: str  # the day the page files it under, YYYY-MM-DD
     text: str
-    services: list[str] = field(default_factory=list)
-    regions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,28 +38,34 @@ class ActiveIncident:
 
 
 def review_html(review: Review) -> str:
+    """One item exactly as ``statushistoryapi`` serves it (see ../shared/realdata/azure/
+    history-items/): the date as MM/DD/YYYY in ``span.hide-text``, the review in the
+    collapsed ``card-body``."""
     day = parse_time(review.date)
+    tid = html.escape(review.tracking_id)
     paragraphs = "".join(f"<p>{html.escape(p.strip())}</p>" for p in review.text.split("\n\n") if p.strip())
-    services = "".join(f"<li>{html.escape(s)}</li>" for s in review.services)
-    regions = "".join(f"<li>{html.escape(r)}</li>" for r in review.regions)
-    return f"""
-<div class="row incident-history-item" data-tracking-id="{html.escape(review.tracking_id)}" data-date="{review.date}">
-  <div class="col-sm-2 incident-history-date">
-    <div class="month">{day.strftime('%B %Y')}</div><div class="day">{day.day}</div>
-  </div>
-  <div class="col-sm-10">
-    <div class="card">
-      <div class="card-header">
-        <h3 class="incident-history-title">{html.escape(review.title)}</h3>
-        <span class="incident-history-tracking-id">Tracking ID: {html.escape(review.tracking_id)}</span>
-      </div>
-      <div class="incident-history-tags">
-        <ul class="incident-history-services">{services}</ul>
-        <ul class="incident-history-regions">{regions}</ul>
-      </div>
-      <div class="card-body incident-history-content">{paragraphs}</div>
-    </div>
-  </div>
+    chevron = "".join(f'<span class="chevron-{way}"><svg aria-hidden="true" role="presentation">\n'
+                      f'<use xlink:href="#svg-chevron-{way}"></use>\n</svg></span>\n' for way in ("down", "up"))
+    return f"""<div class="col-sm-11 incident-history-item">
+<button aria-controls="incident-history-collapse-{tid}" aria-expanded="false" class="row incident-history-header" \
+data-target="#incident-history-collapse-{tid}" data-toggle="collapse" type="button">
+<span class="hide-text">{day.strftime('%m/%d/%Y')}</span>
+<div class="col-md-8 incident-history-title">
+                                    {html.escape(review.title)} 
+                                </div>
+<div class="col-md-3 incident-history-tracking-id">
+                                    Tracking ID: {tid}
+                                </div>
+<div class="col-md-1 incident-history-chevron">
+{chevron}</div>
+</button>
+<div class="row">
+<div class="collapse incident-history-collapse" id="incident-history-collapse-{tid}">
+<div class="card-body">
+{paragraphs}
+</div>
+</div>
+</div>
 </div>"""
 
 
@@ -86,12 +91,15 @@ def feed_xml(active: list[ActiveIncident]) -> str:
 """
 
 
-def write_azure_site(root: Path, reviews: list[Review], active: list[ActiveIncident] = ()) -> Path:
-    """History pages (newest first, ten a page, then an empty page) and the feed."""
+def write_azure_site(root: Path, reviews: list[Review], active: list[ActiveIncident] = (),
+                     items: list[str] = ()) -> Path:
+    """History pages as the real endpoint serves them: items newest first, ten a page,
+    then a page with no items; and the feed. ``items`` are real items' markup, byte for
+    byte, listed after ``reviews``."""
     reviews = sorted(reviews, key=lambda r: r.date, reverse=True)
-    pages = [reviews[i : i + REVIEWS_PER_PAGE] for i in range(0, len(reviews), REVIEWS_PER_PAGE)] + [[]]
+    markup = [review_html(r) for r in reviews] + list(items)
+    pages = [markup[i : i + REVIEWS_PER_PAGE] for i in range(0, len(markup), REVIEWS_PER_PAGE)] + [[]]
     for number, page in enumerate(pages, start=1):
-        body = '<div class="incident-history">' + "".join(review_html(r) for r in page) + "</div>"
-        write_response(root, f"{HISTORY_PATH}?{HISTORY_QUERY.format(page=number)}", body)
+        write_response(root, f"{HISTORY_PATH}?{HISTORY_QUERY.format(page=number)}", "\n".join(page))
     write_response(root, FEED_PATH, feed_xml(list(active)))
     return Path(root)

@@ -25,9 +25,12 @@ DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 YEAR = r"(?:19|20)\d{2}"
 DATE = rf"(?:{DAY}\s+{MONTH}|{MONTH}\s+{DAY})(?:,?\s+{YEAR})?"
 TIME = r"(?:\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?|\d{1,2}\s*[AaPp]\.?[Mm]\.?)"
-ZONE = r"\(?(?:UTC|GMT|PST|PDT|PT|EST|EDT|ET|CST|CDT|MST|MDT)\)?"
+ZONE = r"\(?(?:UTC|GMT|PST|PDT|PT|EST|EDT|ET|CST|CDT|CT|MST|MDT|CEST|CET)\)?"
+# "approximately 14:55 UTC", "around 10:00", "08:45 UTC (approx.)"
+ABOUT = r"(?:(?:approximately|approx\.?|around|about|roughly|circa|~)\s*)"
+ROUGHLY = r"(?:\s*\((?:approx\.?|approximately)\))"
 ENDPOINT = (
-    rf"(?:(?:on\s+)?(?:[A-Z][a-z]+day,?\s+)?{DATE},?\s+(?:at\s+)?)?{TIME}(?:\s*{ZONE})?"
+    rf"(?:(?:on\s+)?(?:[A-Z][a-z]+day,?\s+)?{DATE},?\s+(?:at\s+)?)?{ABOUT}?{TIME}(?:\s*{ZONE})?{ROUGHLY}?"
     rf"(?:,?\s+(?:on\s+)?(?:[A-Z][a-z]+day,?\s+)?{DATE})?"
 )
 WINDOW = re.compile(
@@ -35,7 +38,9 @@ WINDOW = re.compile(
     re.IGNORECASE,
 )
 # Only a start: "Starting at 18:44 UTC on 26 Dec 2024", "Starting at 2:12 PM PDT".
-START = re.compile(rf"\b(?:starting|beginning|began)\s+(?:at|on|from)\s+(?P<start>{ENDPOINT})", re.IGNORECASE)
+START = re.compile(rf"\b(?:starting|beginning|began)\s+(?:at|on|from)\s+{ABOUT}?(?P<start>{ENDPOINT})", re.IGNORECASE)
+# Azure's China regions write China Standard Time as "CST" (UTC+8), not US Central.
+CHINA = re.compile(r"\bChina\b|\.cn\b")
 # A date stated before the window ("On August 16, 2024 from 11:38 AM to 1:16 PM PT").
 LEADING_DATE = re.compile(rf"\bon\s+(?:[A-Z][a-z]+day,?\s+)?({DATE})", re.IGNORECASE)
 
@@ -48,6 +53,7 @@ class Window:
 
 
 def _parts(endpoint: str) -> dict:
+    endpoint = re.sub(ABOUT, "", endpoint, count=1, flags=re.IGNORECASE)
     time = re.search(TIME, endpoint, re.IGNORECASE)
     zone = re.search(ZONE, endpoint)
     date = re.search(DATE, endpoint, re.IGNORECASE)
@@ -60,8 +66,18 @@ def _parts(endpoint: str) -> dict:
     }
 
 
-def _resolve(parts: dict, zone_name: str, day: datetime) -> datetime:
-    zone = ZONE_ABBREVIATIONS.get(zone_name.upper(), timezone.utc)
+def zone_of(name: str, text: str = ""):
+    """A zone abbreviation as a zone with its daylight saving rules: "PST" written in July
+    means Pacific time as it was then."""
+    if name.upper() == "CST" and CHINA.search(text):
+        return CHINA_TIME
+    return ZONE_ABBREVIATIONS.get(name.upper(), timezone.utc)
+
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def _resolve(parts: dict, zone, day: datetime) -> datetime:
     default = day.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     text = " ".join(p for p in (parts["date"], str(parts["year"]) if parts["year"] else None, parts["time"]) if p)
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text)
@@ -73,7 +89,8 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
     """The first window stated in ``text``, in UTC, or None.
 
     ``posted_at`` (the update's own time) supplies a missing date or year: a window is
-    never placed after the text that reports it.
+    never placed after the text that reports it. Without it, a window that states no
+    full date is not taken (today's date would be a guess).
     """
     if not text:
         return None
@@ -84,8 +101,6 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
     if not (start["zone"] or end["zone"]):
         return None  # "10:40am" in whose time zone? A guess would be hours off.
     zone_name = start["zone"] or end["zone"]
-    end_zone = end["zone"] or zone_name
-    posted = parse_time(posted_at) if posted_at else datetime.now(timezone.utc)
     leading = LEADING_DATE.search(text[: match.start() + 1])
     if leading and not start["date"]:
         start |= {k: v for k, v in _parts(leading.group(1) + " 00:00").items() if k in ("date", "year")}
@@ -96,14 +111,17 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
         end["date"] = start["date"]
     elif date_from_end:  # "Between 09:24 and 11:15 UTC on 01 Jul 2020": one date for both ends
         start["date"] = end["date"]
-    zone = ZONE_ABBREVIATIONS.get(zone_name.upper(), timezone.utc)
-    local_posted = posted.astimezone(zone)
+    if posted_at is None and not (start["date"] and start["year"]):
+        return None
+    zone, end_zone = zone_of(zone_name, text), zone_of(end["zone"] or zone_name, text)
+    posted = parse_time(posted_at) if posted_at else None
+    local_day = (posted or datetime(int(start["year"]), 1, 1, tzinfo=timezone.utc)).astimezone(zone)
     try:
-        begin = _resolve(start, zone_name, local_posted)
-        finish = _resolve(end, end_zone, local_posted)
+        begin = _resolve(start, zone, local_day)
+        finish = _resolve(end, end_zone, local_day)
     except (ValueError, OverflowError):
         return None
-    if not start["date"] and not end["date"]:
+    if posted and not start["date"] and not end["date"]:
         # Times only: the window is on the day of the post, or began the day before.
         if begin > posted:
             begin -= timedelta(days=1)
@@ -113,7 +131,7 @@ def find_window(text: str | None, posted_at: str | None) -> Window | None:
             begin -= timedelta(days=1)
         else:
             finish += timedelta(days=1)
-    if not start["year"] and begin > posted + timedelta(days=1):
+    if posted and not start["year"] and begin > posted + timedelta(days=1):
         begin, finish = begin.replace(year=begin.year - 1), finish.replace(year=finish.year - 1)
     return Window(begin.strftime(ISO_FORMAT), finish.strftime(ISO_FORMAT), match.group(0))
 
@@ -126,15 +144,16 @@ def find_start(text: str | None, posted_at: str | None) -> Window | None:
     if not match:
         return None
     parts = _parts(match.group("start"))
-    if not parts["zone"]:
+    if not parts["zone"] or (posted_at is None and not (parts["date"] and parts["year"])):
         return None
-    posted = parse_time(posted_at) if posted_at else datetime.now(timezone.utc)
-    zone = ZONE_ABBREVIATIONS.get((parts["zone"] or "UTC").upper(), timezone.utc)
+    posted = parse_time(posted_at) if posted_at else None
+    zone = zone_of(parts["zone"], text)
+    local_day = (posted or datetime(int(parts["year"]), 1, 1, tzinfo=timezone.utc)).astimezone(zone)
     try:
-        begin = _resolve(parts, parts["zone"] or "UTC", posted.astimezone(zone))
+        begin = _resolve(parts, zone, local_day)
     except (ValueError, OverflowError):
         return None
-    if begin > posted:
+    if posted and begin > posted:
         begin = begin.replace(year=begin.year - 1) if parts["date"] and not parts["year"] else begin - timedelta(days=1)
     return Window(begin.strftime(ISO_FORMAT), None, match.group(0))
 
