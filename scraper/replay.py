@@ -3,7 +3,7 @@
 It serves a folder of recorded bodies exactly as a status page would: the spiders
 crawl it over real HTTP, so the same code path runs as in production. The folder maps
 URLs to files: ``/api/v2/summary.json`` is ``api/v2/summary.json``; a query string
-follows an ``@``, so ``/history?page=2`` is ``history@page=2``; a path that is also a
+follows an ``@``, so ``/history.json?page=2`` is ``history.json@page=2``; a path that is also a
 folder (``/proxy/host`` beside ``/proxy/host/incidents``) is that folder's ``_index``.
 
 Like Statuspage, it answers with an ``ETag`` and ``Cache-Control: max-age=0,

@@ -88,15 +88,20 @@ class StatuspageSite:
         return pages
 
     def responses(self) -> dict[str, dict]:
-        """Every URL the site answers (path with query) and its JSON body."""
+        """Every URL the site answers (path with query) and its JSON body: the API under
+        ``/api/v2/`` and the same data outside it (``/index.json``, ``/history.json``,
+        ``/incidents/<code>.json``), as Statuspage serves both."""
         responses = {
             "/api/v2/summary.json": self.summary(),
+            "/index.json": self.summary(),
             "/api/v2/incidents.json": {"page": self.page, "incidents": self.incidents[:NEWEST_INCIDENTS]},
         }
         for number, page in enumerate(self.history_pages(), start=1):
-            responses[f"/history?page={number}"] = page
+            responses[f"/history.json?page={number}"] = page
         for incident in self.incidents:
-            responses[f"/api/v2/incidents/{incident['id']}.json"] = {"page": self.page, "incident": incident}
+            document = {"page": self.page, "incident": incident}
+            responses[f"/api/v2/incidents/{incident['id']}.json"] = document
+            responses[f"/incidents/{incident['id']}.json"] = document
         return responses
 
     def history_atom(self) -> str:
@@ -128,9 +133,12 @@ class StatuspageSite:
             + "\n</feed>\n"
         )
 
-    def write(self, root: Path) -> Path:
-        """Write every response under ``root`` in the layout the replay server reads."""
+    def write(self, root: Path, robots_txt: str | None = None) -> Path:
+        """Write every response under ``root`` in the layout the replay server reads;
+        ``robots_txt`` as status.claude.com's (``Disallow: /api/``), say."""
         for url, body in self.responses().items():
             write_response(root, url, json.dumps(body, indent=1))
         write_response(root, "/history.atom", self.history_atom())
+        if robots_txt is not None:
+            write_response(root, "/robots.txt", robots_txt)
         return Path(root)

@@ -134,10 +134,10 @@ def wait_for_incidents(db_path, more_than: int) -> None:
 
 def test_a_history_page_failing_on_a_recrawl_is_resumed(grown_site, tmp_path):
     with grown_since(grown_site, tmp_path) as db_path:
-        grown_site["server"].faults = {"/history?page=2": Fault("status", 503)}
+        grown_site["server"].faults = {"/history.json?page=2": Fault("status", 503)}
         failed = recrawl(grown_site, db_path)
         assert failed.returncode == 1
-        assert "grown        FAILED  " in failed.stdout and "/history?page=2: HTTP 503" in failed.stdout
+        assert "grown        FAILED  " in failed.stdout and "/history.json?page=2: HTTP 503" in failed.stdout
         kept = incidents(db_path)
         walk = sqlite_utils.Database(db_path)["source_walks"].get("grown")
         assert (walk["resume_at"], walk["open_top"]) == ("2", "2024-12")
@@ -200,18 +200,18 @@ def test_a_quiet_quarter_is_walked_through(realdata, tmp_path):
 def test_a_history_that_loops_or_never_ends_is_bounded(tmp_path):
     site = SyntheticStatuspage(SiteSpec("Loop", incidents=120, seed=4, days_between=2.0)).site()
     root = site.write(tmp_path / "site")
-    page1 = (root / "history@page=1").read_bytes()
+    page1 = (root / "history.json@page=1").read_bytes()
     with fault_serving(root) as server:
         sources = write_sources(tmp_path / "s.toml", [{"id": "loop", "kind": "statuspage", "name": "Loop",
                                                        "url": server.base_url}])
-        server.faults = {"/history?page=3": Fault("body", body=page1)}
+        server.faults = {"/history.json?page=3": Fault("body", body=page1)}
         looped = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *QUICK)
         history = [r.path for r in server.log if r.path.startswith("/history")]
         server.faults = {}
         endless = run_cli("crawl", "--db", str(tmp_path / "b.db"), "--sources", str(sources), *QUICK,
                           "-s", "ARCHIVE_MAX_PAGES=2")
         assert looped.returncode == 1 and "history page 3 repeats page 1" in looped.stdout
-        assert history == ["/history?page=1", "/history?page=2", "/history?page=3"]
+        assert history == ["/history.json?page=1", "/history.json?page=2", "/history.json?page=3"]
         # What the walk fetched before the loop is archived; the walk is not taken as complete.
         db = sqlite_utils.Database(tmp_path / "a.db")
         assert db["incidents"].count > 50 and db["sources"].get("loop")["backfilled_at"] is None

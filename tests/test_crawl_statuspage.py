@@ -49,7 +49,7 @@ def test_first_crawl_archives_every_incident_once_with_all_updates(tmp_path, sta
     detail_fetches = [r for r in statuspage_site.log if r.path.startswith("/api/v2/incidents/")]
     assert len(detail_fetches) == 30
     history = [r.path for r in statuspage_site.log if r.path.startswith("/history")]
-    assert history == [f"/history?page={n}" for n in range(1, len(site.history_pages()) + 1)]
+    assert history == [f"/history.json?page={n}" for n in range(1, len(site.history_pages()) + 1)]
     assert all(r.headers.get("Accept") == "application/json" for r in statuspage_site.log if r.path.startswith("/history"))
     assert "incident-archive" in statuspage_site.log[0].headers["User-Agent"]
     # Leaf components with their group; the open incident is still open.
@@ -115,7 +115,7 @@ def test_recrawl_walks_history_when_the_newest_are_all_new(tmp_path, statuspage_
     assert result.returncode == 0, result.stderr
     assert "60 new, 0 updated" in result.stdout
     assert sqlite_utils.Database(tmp_path / "archive.db")["incidents"].count == 80
-    assert any(r.path == "/history?page=1" for r in statuspage_site.log)
+    assert any(r.path == "/history.json?page=1" for r in statuspage_site.log)
 
 
 def test_later_crawl_takes_new_updates_and_keeps_updates_that_left_the_page(tmp_path, statuspage_site):
@@ -188,3 +188,31 @@ def test_incidents_json_broken_falls_back_to_the_atom_feed(tmp_path, statuspage_
     row = db["incidents"].get(f"acme:{newest['id']}")
     assert row["title"] == newest["name"]
     assert db["incident_updates"].count_where("incident_id = ?", [row["id"]]) == len(newest["incident_updates"])
+
+
+def test_a_page_whose_robots_txt_forbids_the_api_is_archived_completely(tmp_path):
+    """status.claude.com's robots.txt disallows /api/ (seen 2026-09): the same data is read
+    from /index.json, /history.json and /incidents/<code>.json, and nothing under /api/."""
+    from scraper.replay import serving
+    from scraper.synthetic import SiteSpec, SyntheticStatuspage
+
+    site = SyntheticStatuspage(SiteSpec("Claude", incidents=75, seed=13, days_between=4.0)).site()
+    root = site.write(tmp_path / "site", robots_txt="User-agent: *\nDisallow: /api/\n")
+    with serving(root) as server:
+        first = crawl(tmp_path, server)
+        asked = [r.path for r in server.log]
+        server.log.clear()
+        again = crawl(tmp_path, server)
+        asked_again = [r.path for r in server.log]
+    assert first.returncode == 0, first.stdout
+    assert first.stdout.startswith("acme         ok      75 new")
+    assert not any(path.startswith("/api/") for path in asked + asked_again)
+    assert "/robots.txt" in asked and "/index.json" in asked
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    assert db["incidents"].count == 75 and db["components"].count == 5
+    assert db["sources"].get("acme")["backfilled_at"] is not None
+    assert "robots.txt forbids /api/" in db.execute("SELECT notes FROM crawl_runs").fetchone()[0]
+    # A later crawl reads the first history page and the open incident, and nothing else anew.
+    assert again.returncode == 0 and "0 new" in again.stdout
+    assert sorted(p for p in asked_again if p != "/robots.txt") == sorted(
+        ["/index.json", "/history.json?page=1", f"/incidents/{site.incidents[0]['id']}.json"])

@@ -19,7 +19,7 @@ from tests.test_crawl_statuspage import dump
 # Fail fast: one retry, short waits, small limits.
 QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=2",
          "-s", "DOWNLOAD_MAXSIZE=1048576", "-s", "RETRY_AFTER_MAX=5"]
-SUMMARY, LISTING, HISTORY = "/api/v2/summary.json", "/api/v2/incidents.json", "/history?page=1"
+SUMMARY, LISTING, HISTORY = "/api/v2/summary.json", "/api/v2/incidents.json", "/history.json?page=1"
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_fault_is_named_and_nothing_is_lost(sites, tmp_path, name, path, fault, 
 
 
 HISTORY_FAULTS = [
-    ("HTTP 502", Fault("status", 502), "/history?page=1: HTTP 502"),
+    ("HTTP 502", Fault("status", 502), "/history.json?page=1: HTTP 502"),
     ("JSON of the wrong shape", Fault("body", body=b'{"pages": []}'), "history page has no 'months'"),
 ]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 
+from scraper.items import ListingItem
 from scraper.parsers import ParseError
 from scraper.parsers import statuspage as parse
-from scraper.items import ListingItem
 from scraper.spiders.base import SourceSpider, describe_failure
 from scraper.spiders.walk import month_of, this_month
 
@@ -17,9 +18,11 @@ class StatuspageSpider(SourceSpider):
     """Crawls any page hosted on Atlassian Statuspage.
 
     ``/api/v2/incidents.json`` holds only the 50 newest incidents, with their updates.
-    The rest of the history is listed by ``/history?page=N`` (three months a page, page
-    1 newest) and each listed incident is fetched from ``/api/v2/incidents/<code>.json``
-    unless the archive already has it finished. The walk ends at a page with no months
+    The rest of the history is listed by ``/history.json?page=N`` (three months a page,
+    page 1 newest) and each listed incident is fetched from
+    ``/api/v2/incidents/<code>.json`` unless the archive already has it finished. Where
+    robots.txt forbids ``/api/`` (status.claude.com), the same data is read from outside
+    it: ``/index.json``, the history walk, ``/incidents/<code>.json``. The walk ends at a page with no months
     at all, or after ``quiet_pages`` pages in a row with no incidents (a quiet quarter
     alone is not the end). A later crawl walks only when the 50 newest do not reach
     what the archive holds, and then down to the stretch already walked; an unfinished
@@ -31,8 +34,12 @@ class StatuspageSpider(SourceSpider):
     # Public clients of history.json stop after several quarters in a row with no incidents.
     QUIET_PAGES = 8
 
+    # Set once robots.txt is seen to forbid /api/: the data outside it is read instead.
+    outside_api = False
+
     async def start(self):
-        yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_summary, errback=self.on_error)
+        yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_summary,
+                             errback=self.summary_failed)
         yield scrapy.Request(
             self.url("/api/v2/incidents.json"), callback=self.parse_incidents, errback=self.incidents_failed
         )
@@ -45,6 +52,14 @@ class StatuspageSpider(SourceSpider):
             return
         yield status
         yield from components
+
+    def summary_failed(self, failure):
+        if forbidden_by_robots(failure):
+            self.outside_api = True
+            self.notes.append("robots.txt forbids /api/; read /index.json, /history.json and /incidents/")
+            yield scrapy.Request(self.url("/index.json"), callback=self.parse_summary, errback=self.on_error)
+        else:
+            self.on_error(failure)
 
     def parse_incidents(self, response):
         try:
@@ -86,6 +101,16 @@ class StatuspageSpider(SourceSpider):
             yield self.incident_request(code)
 
     def incidents_failed(self, failure):
+        if forbidden_by_robots(failure):
+            # No 50 newest: the history walk from its first page finds what is new, and
+            # the archived incidents still open are asked for one by one.
+            self.outside_api = True
+            if self.source.options.get("history", True):
+                yield from self.plan_walk(set(), this_month())
+                self.walk.requested |= self.known_open  # asked for below, once
+            for code in sorted(self.known_open):
+                yield self.incident_request(code)
+            return
         yield from self.fall_back_to_atom(describe_failure(failure))
 
     def fall_back_to_atom(self, reason: str):
@@ -101,7 +126,7 @@ class StatuspageSpider(SourceSpider):
 
     def history_request(self, page: int, listed: set[str]) -> scrapy.Request:
         return scrapy.Request(
-            self.url(f"/history?page={page}"),
+            self.url(f"/history.json?page={page}"),
             headers=JSON_HEADERS,
             callback=self.parse_history,
             errback=self.history_failed,
@@ -132,8 +157,9 @@ class StatuspageSpider(SourceSpider):
             yield state
 
     def incident_request(self, code: str, page: int | None = None) -> scrapy.Request:
+        path = f"/incidents/{code}.json" if self.outside_api else f"/api/v2/incidents/{code}.json"
         return scrapy.Request(
-            self.url(f"/api/v2/incidents/{code}.json"),
+            self.url(path),
             callback=self.parse_incident,
             errback=self.incident_failed,
             cb_kwargs={"page": page, "code": code},
@@ -156,3 +182,7 @@ class StatuspageSpider(SourceSpider):
         yield from self.once_each([incident], response)
         if page is not None and (state := self.walk.fetched(page, code)):
             yield state
+
+
+def forbidden_by_robots(failure) -> bool:
+    return isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value)
