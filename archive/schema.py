@@ -323,7 +323,8 @@ def _walks_versions_removals(db: sqlite_utils.Database) -> None:
     """Completeness: where each source's history walk stands (so an unfinished walk
     resumes), every version of an incident and an update the archive observed (the
     current tables hold the latest), incidents a page stopped listing, the problems a
-    crawl found in what a page said, and declared platform migrations.
+    crawl found in what a page said, declared platform migrations, and the digests of
+    bodies already taken in from pages that send no validators.
 
     ``backfilled_at`` set before this migration may be wrong (a quiet quarter was taken
     for the end of history): it is cleared, so the next crawl walks each history again
@@ -336,6 +337,11 @@ def _walks_versions_removals(db: sqlite_utils.Database) -> None:
         foreign_keys=[("source", "sources", "id")],
     )
     db.execute("UPDATE sources SET backfilled_at = NULL")
+    db["response_digests"].create(
+        {"source": str, "url": str, "digest": str, "seen_at": str},
+        pk=("source", "url"),
+        foreign_keys=[("source", "sources", "id")],
+    )
     db["sources"].add_column("migrated_from", str)
     db["sources"].add_column("migrated_on", str)
     db["incidents"].add_column("removed_at", str)

@@ -20,9 +20,11 @@ import sqlite_utils
 from archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED_UPDATE_FIELDS, migrate
 from archive.times import ISO_FORMAT, parse_time, seconds_between, utc_now
 from archive.views import STAGE_TIMES_SELECT
-from scraper.items import ArticleItem, ComponentItem, IncidentItem, ListingItem, SourceStatusItem, WalkState
+from scraper.items import (ArticleItem, BodySeen, ComponentItem, IncidentItem, ListingItem, SourceStatusItem,
+                           WalkState)
 
 RESOLVED_STATUSES = ("resolved", "postmortem", "completed")
+IMPACT_RANK = {"maintenance": 0, "none": 1, "minor": 2, "major": 3, "critical": 4}
 
 # How long a writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_MS = 30_000
@@ -73,6 +75,12 @@ def keep_known_fields(existing: dict, record: dict, item: IncidentItem) -> None:
             record[field] = existing[field]
     if item.impact_raw is None and existing["impact_raw"] is not None:
         record["impact"], record["impact_raw"] = existing["impact"], existing["impact_raw"]
+    elif item.shim_copy and IMPACT_RANK.get(record["impact"], 0) <= IMPACT_RANK.get(existing["impact"], 0):
+        record["impact"], record["impact_raw"] = existing["impact"], existing["impact_raw"]
+    if item.shim_copy:
+        for field in ("started_at", "started_at_basis", "resolved_at", "duration_s", "url"):
+            if not missing(existing[field]):
+                record[field] = existing[field]
     if record["status"] is None and existing["status"] is not None:
         record["status"] = existing["status"]
     if record["resolved_at"] is None and existing["resolved_at"] and record["status"] in RESOLVED_STATUSES:
@@ -204,6 +212,16 @@ class ArchiveWriter:
                     self._record_version(key, {}, None, seen_at, removed=True)
                     removed += 1
         return removed
+
+    def save_body_seen(self, seen: BodySeen, when: str | None = None) -> None:
+        with self.db.atomic():
+            self.db["response_digests"].upsert(
+                {"source": seen.source, "url": seen.url, "digest": seen.digest, "seen_at": when or utc_now()},
+                pk=("source", "url"))
+
+    def body_digests(self, source_id: str) -> dict[str, str]:
+        """The digest of each body of this source the archive has taken in, by URL."""
+        return dict(self.db.execute("SELECT url, digest FROM response_digests WHERE source = ?", [source_id]))
 
     def is_backfilled(self, source_id: str) -> bool:
         row = self._row("sources", source_id)

@@ -3,12 +3,15 @@
 From a native ``summary`` and native incidents this writes ``/proxy/<host>`` (the
 summary), ``/proxy/<host>/incidents`` (the recent listing), one
 ``/proxy/<host>/incidents?start_at=…&end_at=…`` per calendar month from the newest
-incident back to ``since``, and the Statuspage-compatible ``/api/v2/summary.json``
-and ``/api/v2/incidents.json`` (which lack components and ``started_at``).
+incident back to ``since``, the Statuspage-compatible ``/api/v2/summary.json`` and
+``/api/v2/incidents.json`` (which lack components and ``started_at`` and understate
+impacts; serve them with ``validators="none"``, as the real shim sends none), and
+``/feed.atom``.
 """
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,7 +21,8 @@ from scraper.replay import write_response
 from scraper.spiders.incidentio import DEFAULT_SINCE, month_windows
 
 LISTING_SIZE = 25
-COMPAT_IMPACT = {"full_outage": "critical", "partial_outage": "major", "degraded_performance": "minor"}
+# The shim understates impacts (seen on status.openai.com): a level below the native state.
+COMPAT_IMPACT = {"full_outage": "major", "partial_outage": "minor", "degraded_performance": "minor"}
 
 
 class IncidentioSite:
@@ -80,7 +84,26 @@ class IncidentioSite:
                     break
         return responses
 
+    def feed_atom(self, base_url: str = "https://status.openai.com") -> str:
+        """``/feed.atom``: one entry per recent incident, linked to its page, with its
+        latest update as the content (the common Atom fields)."""
+        entries = []
+        for incident in self.incidents[: self.listing_size]:
+            updates = sorted(incident["updates"], key=lambda u: u["published_at"])
+            latest = updates[-1]["message_string"] if updates else ""
+            entries.append(f"""  <entry>
+    <id>{base_url}/incidents/{incident['id']}</id>
+    <title>{html.escape(incident['name'])}</title>
+    <link rel="alternate" href="{base_url}/incidents/{incident['id']}"/>
+    <published>{incident['published_at']}</published>
+    <updated>{updates[-1]['published_at'] if updates else incident['published_at']}</updated>
+    <content type="html">{html.escape(html.escape(latest))}</content>
+  </entry>""")
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+                f"  <title>{html.escape(self.summary['name'])} status</title>\n" + "\n".join(entries) + "\n</feed>\n")
+
     def write(self, root: Path) -> Path:
         for url, body in self.responses().items():
             write_response(root, url, json.dumps(body, indent=1))
+        write_response(root, "/feed.atom", self.feed_atom())
         return Path(root)

@@ -82,6 +82,10 @@ class IncidentItem:
     # True when read from a lesser format (a feed without impact or components): it may
     # add what the archive lacks, never replace a fuller record.
     partial: bool = False
+    # True when read from a compatibility endpoint (incident.io's Statuspage shim), which
+    # understates impact and has no start of its own: it may add updates, advance the
+    # status or raise the impact, never replace what the native format gave.
+    shim_copy: bool = False
 
     def __post_init__(self) -> None:
         if self.impact not in IMPACTS:
@@ -156,3 +160,13 @@ class ListingItem:
     native_ids: list[str]
     since: str
     where: str
+
+
+@dataclass
+class BodySeen:
+    """A response body whose items the archive has taken in: the same body again (from a
+    page that sends no validators) need not be parsed or written."""
+
+    source: str
+    url: str
+    digest: str

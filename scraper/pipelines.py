@@ -10,7 +10,8 @@ from scrapy import signals
 
 from archive.store import ArchiveWriter, open_archive
 from archive.times import utc_now
-from scraper.items import ArticleItem, ComponentItem, IncidentItem, ListingItem, SourceStatusItem, WalkState
+from scraper.items import (ArticleItem, BodySeen, ComponentItem, IncidentItem, ListingItem, SourceStatusItem,
+                           WalkState)
 from scraper.shared import SharedHandles
 
 COUNTS = (
@@ -84,6 +85,9 @@ class ArchivePipeline:
             self.writer.save_source_status(item)
         elif isinstance(item, WalkState):
             self.save_walk_state(item)
+        elif isinstance(item, BodySeen):
+            if not self.lost_writes:
+                self.writer.save_body_seen(item, self.seen_at)
         elif isinstance(item, ListingItem):
             self.counts["incidents_removed"] += self.writer.save_listing(item, self.seen_at)
         return item

@@ -8,13 +8,15 @@ folder (``/proxy/host`` beside ``/proxy/host/incidents``) is that folder's ``_in
 
 Like Statuspage, it answers with an ``ETag`` and ``Cache-Control: max-age=0,
 must-revalidate``, and a matching ``If-None-Match`` gets ``304 Not Modified``, so
-conditional requests are exercised too. Every request is logged for the tests.
+conditional requests are exercised too; a site that sends no validators, or ignores
+them (``validators``), is served that way. Every request is logged for the tests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+from email.utils import formatdate
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,15 +88,24 @@ class ReplayHandler(BaseHTTPRequestHandler):
         if not file.resolve().is_relative_to(root) or not file.is_file():
             return self._answer(404, b"not recorded\n", "text/plain")
         body = file.read_bytes()
+        validators = self.server.validators
+        if validators == "none":  # incident.io's Statuspage-compatible shim
+            return self._answer(200, body, sniff_content_type(body))
+        if validators == "ignored":  # Google Cloud: Last-Modified sent, If-Modified-Since ignored
+            modified = formatdate(file.stat().st_mtime, usegmt=True)
+            return self._answer(200, body, sniff_content_type(body), last_modified=modified)
         etag = '"' + hashlib.sha1(body).hexdigest() + '"'
         if self.headers.get("If-None-Match") == etag:
             return self._answer(304, b"", None, etag)
         return self._answer(200, body, sniff_content_type(body), etag)
 
-    def _answer(self, status: int, body: bytes, content_type: str | None, etag: str | None = None):
+    def _answer(self, status: int, body: bytes, content_type: str | None, etag: str | None = None,
+                last_modified: str | None = None):
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
+        if last_modified:
+            self.send_header("Last-Modified", last_modified)
         if etag:
             self.send_header("ETag", etag)
             self.send_header("Cache-Control", "max-age=0, private, must-revalidate")
@@ -119,6 +130,10 @@ class ReplayServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), ReplayHandler)
         self.root = Path(root)
         self.log: list[LoggedRequest] = []
+        # What the site does with conditional requests, as the real one does: "etag"
+        # (Statuspage: ETag, 304 on If-None-Match), "none" (no validators at all),
+        # "ignored" (Last-Modified sent, every request answered in full).
+        self.validators = "etag"
         # Tests assert on every request made; a benchmark serving hundreds of thousands
         # turns this off (283,000 requests kept about 300 MB of headers).
         self.keep_log = True
@@ -133,10 +148,12 @@ class ReplayServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def serving(root: Path, port: int = 0, server_class: type[ReplayServer] = ReplayServer, keep_log: bool = True):
+def serving(root: Path, port: int = 0, server_class: type[ReplayServer] = ReplayServer, keep_log: bool = True,
+            validators: str = "etag"):
     """Serve ``root`` on 127.0.0.1 in a background thread for the duration of the block."""
     server = server_class(root, port)
     server.keep_log = keep_log
+    server.validators = validators
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -130,6 +130,7 @@ def run_crawl(
                 known_complete=known_complete,
                 known_open=known_open,
                 walk_state=writer.walk_state(source.id),
+                body_digests=writer.body_digests(source.id),
                 **extra,
             )
 

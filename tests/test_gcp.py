@@ -53,13 +53,19 @@ def test_gcp_crawled_end_to_end(tmp_path):
     ]
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "incidents.json").write_text(json.dumps(feed))
-    with serving(tmp_path / "site") as server:
+    # Google sends Last-Modified and answers If-Modified-Since in full anyway.
+    with serving(tmp_path / "site", validators="ignored") as server:
         sources = write_sources(tmp_path / "s.toml", [{"id": "gcp", "kind": "gcp", "name": "Google Cloud",
                                                        "url": server.base_url}])
         first = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
         second = run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
+        statuses = [r.status for r in server.log if r.path == "/incidents.json"]
     assert "2 new, 0 updated, 0 unchanged incidents; 3 new updates" in first.stdout
-    assert "0 new, 0 updated, 2 unchanged incidents" in second.stdout
+    # The same body again: downloaded (200), but neither parsed nor written.
+    assert "0 new, 0 updated, 0 unchanged incidents; 0 new updates (2 requests, 0 not modified)" in second.stdout
+    assert statuses == [200, 200]
+    assert "the same body as last time" in sqlite_utils.Database(tmp_path / "a.db").execute(
+        "SELECT notes FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
     db = sqlite_utils.Database(tmp_path / "a.db")
     row = db["incidents"].get("gcp:gcpA1")
     assert (row["impact"], row["started_at"], row["resolved_at"], row["duration_s"]) == (
@@ -67,3 +73,30 @@ def test_gcp_crawled_end_to_end(tmp_path):
     assert db["incidents"].get("gcp:gcpB2")["resolved_at"] is None
     regions = db.execute("SELECT region, count(*) FROM incident_regions GROUP BY region ORDER BY region").fetchall()
     assert regions == [("europe-west4", 1), ("us-central1", 1)]
+
+
+def test_incidents_that_leave_the_rolling_window_stay_archived(realdata, tmp_path):
+    """Snapshots of the real feed as its window of four months moves on, a month at a
+    time: every incident that was ever in the window stays archived, unchanged."""
+    feed = json.loads((realdata / "gcp" / "incidents.json").read_text())
+    months = sorted({i["begin"][:7] for i in feed})
+    (tmp_path / "site").mkdir()
+    seen: dict[str, dict] = {}
+    with serving(tmp_path / "site", validators="ignored") as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "gcp", "kind": "gcp", "name": "Google Cloud",
+                                                       "url": server.base_url}])
+        for first in range(0, len(months) - 3):
+            window = set(months[first:first + 4])
+            snapshot = [i for i in feed if i["begin"][:7] in window]
+            (tmp_path / "site" / "incidents.json").write_text(json.dumps(snapshot))
+            run_cli("crawl", "--db", str(tmp_path / "a.db"), "--sources", str(sources), *FAST, check_exit=0)
+            db = sqlite_utils.Database(tmp_path / "a.db")
+            for incident in snapshot:
+                seen[incident["id"]] = db["incidents"].get(f"gcp:{incident['id']}")
+            db.close()
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert db["incidents"].count == len(seen) == len({i["id"] for i in feed})
+    for native_id, row in seen.items():
+        assert db["incidents"].get(f"gcp:{native_id}") == row  # as when it was last in the window
+    assert db.execute("SELECT count(*) FROM incidents WHERE removed_at IS NOT NULL").fetchone() == (0,)
+    assert db.execute("SELECT max(version) FROM incident_versions").fetchone() == (1,)

@@ -120,9 +120,45 @@ def test_native_endpoints_failing_fall_back_to_statuspage_compatible_api(tmp_pat
     assert run["outcome"] == "ok" and "used /api/v2/incidents.json" in run["notes"]
     assert "used /api/v2/summary.json" in run["notes"]
     row = db["incidents"].get("openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F")
-    # The compatible API has no started_at: the first post, or a window its text states.
-    assert row["started_at_basis"] in ("posted", "window") and row["impact"] == "critical"
+    # The compatible API has no started_at (the first post, or a window its text states)
+    # and understates impact: the full outage is "major" there.
+    assert row["started_at_basis"] in ("posted", "window") and row["impact"] == "major"
     assert db["components"].count == 5
+
+
+def test_the_shim_never_lowers_what_the_native_api_gave_nor_is_parsed_twice(tmp_path):
+    site = IncidentioSite.from_file(RECORDED / "openai-incidentio.json")
+    root = site.write(tmp_path / "site")
+    with serving(root, validators="none") as server:
+        native = crawl_as(tmp_path, "incidentio", server, proxy_host="status.openai.com")
+        db = sqlite_utils.Database(tmp_path / "archive.db")
+        before = {r["id"]: r["impact"] for r in db["incidents"].rows}
+        shutil.rmtree(root / "proxy")  # the native API fails; the shim answers
+        shim = crawl_as(tmp_path, "incidentio", server, proxy_host="status.openai.com")
+        after = {r["id"]: r["impact"] for r in db["incidents"].rows}
+        again = crawl_as(tmp_path, "incidentio", server, proxy_host="status.openai.com")
+    assert native.returncode == shim.returncode == again.returncode == 0, shim.stdout
+    assert before["openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F"] == "critical" and after == before
+    assert db.execute("SELECT count(*) FROM incident_versions WHERE changed LIKE '%impact%'").fetchone() == (0,)
+    # The shim sends no validators: its unchanged body is downloaded but not parsed again.
+    assert "0 new, 0 updated, 0 unchanged incidents" in again.stdout
+    notes = db.execute("SELECT notes FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert "/api/v2/incidents.json: the same body as last time; not parsed again" in notes
+
+
+def test_feed_atom_is_the_last_resort(tmp_path):
+    site = IncidentioSite.from_file(RECORDED / "openai-incidentio.json")
+    root = site.write(tmp_path / "site")
+    shutil.rmtree(root / "proxy")
+    (root / "api" / "v2" / "incidents.json").unlink()
+    with serving(root) as server:
+        result = crawl_as(tmp_path, "incidentio", server, proxy_host="status.openai.com")
+    assert result.returncode == 1 and "/api/v2/incidents.json: HTTP 404" in result.stdout
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    assert "used /feed.atom" in db.execute("SELECT notes FROM crawl_runs").fetchone()[0]
+    titles = {r["native_id"]: r["title"] for r in db["incidents"].rows}
+    assert titles == {i["id"]: i["name"] for i in site.incidents}
+    assert db["incident_updates"].count == len(site.incidents)
 
 
 def test_backfill_walks_month_windows_past_gaps(tmp_path):

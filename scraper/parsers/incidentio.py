@@ -192,3 +192,51 @@ def parse_incidents(body, source: str, base_url: str):
     if "incidents" not in data:
         raise ParseError(source, "incidents document has no 'incidents' key")
     return each_record(expect(data["incidents"], list, source, "incidents"), parse_incident_record, source, base_url)
+
+
+@parser
+def parse_shim_incidents(body, source: str, base_url: str):
+    """The Statuspage-compatible ``/api/v2/incidents.json`` of an incident.io page: the
+    Statuspage format, but with components left out and impacts understated, so its
+    copies may raise an archived impact and never lower it."""
+    from scraper.parsers.statuspage import parse_incident_list
+
+    incidents, problems = parse_incident_list(body, source, base_url)
+    for incident in incidents:
+        incident.shim_copy = True
+    return incidents, problems
+
+
+@parser
+def parse_feed_atom(body, source: str, base_url: str) -> list[IncidentItem]:
+    """``/feed.atom``, the last resort when both JSON listings fail: the common Atom fields
+    only (its exact markup was not recorded): each entry's link names the incident, its
+    text is one update. Partial: it adds what the archive lacks, replaces nothing."""
+    import feedparser
+    from bs4 import BeautifulSoup
+
+    from archive.times import to_utc_iso
+    from scraper.parsers import update_id
+
+    feed = feedparser.parse(body)
+    if feed.bozo and not feed.entries:
+        raise ParseError(source, f"feed.atom is not an Atom feed ({feed.get('bozo_exception')})")
+    incidents = []
+    for entry in feed.entries:
+        link = (entry.get("link") or entry.get("id") or "").rstrip("/")
+        native_id = link.rsplit("/", 1)[-1]
+        title = (entry.get("title") or "").strip()
+        if not native_id or not title:
+            continue
+        posted = to_utc_iso(entry.get("published") or entry.get("updated")) if (
+            entry.get("published") or entry.get("updated")) else None
+        content = (entry.get("content") or [{}])[0].get("value") or entry.get("summary") or ""
+        text = BeautifulSoup(content, "html.parser").get_text("\n", strip=True)
+        incidents.append(IncidentItem(
+            source=source, native_id=native_id, title=title, impact="none", impact_raw=None, status=None,
+            started_at=posted, started_at_basis="posted" if posted else None, resolved_at=None, created_at=posted,
+            url=link if link.startswith("http") else f"{base_url.rstrip('/')}/incidents/{native_id}",
+            updates=[UpdateItem(update_id(posted, None, text, "atom-"), None, text, posted)] if text else [],
+            partial=True,
+        ))
+    return incidents

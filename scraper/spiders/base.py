@@ -7,6 +7,9 @@ reason a person can act on, so the crawl goes on and the pipeline records them.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 from urllib.parse import urlparse
 
 import scrapy
@@ -16,7 +19,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import error as twisted_errors
 from twisted.web._newclient import ResponseFailed
 
-from scraper.items import WalkState
+from scraper.items import BodySeen, WalkState
 from scraper.parsers import ParseError
 from scraper.sanity import absurd_times
 from scraper.sources import Source
@@ -75,6 +78,17 @@ def describe_exception(error: BaseException, request=None) -> str:
     return f"{url}: {type(error).__name__}: {message}"
 
 
+@functools.cache
+def _code_digest(parser) -> bytes:
+    module = inspect.getmodule(parser)
+    return hashlib.sha256(inspect.getsource(module).encode()).digest() if module else b""
+
+
+def body_digest(body: bytes, parser) -> str:
+    """A body's digest, keyed with the parser's code: a changed parser reads it afresh."""
+    return hashlib.sha256(_code_digest(parser) + body).hexdigest()
+
+
 def as_set(ids) -> set[str] | frozenset[str]:
     return ids if isinstance(ids, (set, frozenset)) else set(ids or ())
 
@@ -98,6 +112,7 @@ class SourceSpider(scrapy.Spider):
         known_complete: set[str] | None = None,
         known_open: set[str] | None = None,
         walk_state: WalkState | None = None,
+        body_digests: dict[str, str] | None = None,
         **kwargs,
     ):
         super().__init__(name=source.id, **kwargs)
@@ -117,6 +132,7 @@ class SourceSpider(scrapy.Spider):
         # The walk back through the source's history, for kinds that paginate.
         self.walk_state = walk_state or WalkState(source.id, self.name)
         self.walk: HistoryWalk | None = None
+        self.body_digests = body_digests or {}
         # No request leaves the hosts the sources file names (redirects included).
         self.allowed_domains = self.configured_hosts()
 
@@ -168,6 +184,19 @@ class SourceSpider(scrapy.Spider):
             self.report(error)
             return
         yield from self.accept(result, response)
+
+    def incidents_unless_seen(self, response, parser, *args):
+        """``incidents_from`` for a page that sends no validators (so every poll downloads
+        it whole): a body the archive already took in, read by the same parser code, is
+        neither parsed nor written again."""
+        digest = body_digest(response.body, parser)
+        if self.body_digests.get(response.url) == digest:
+            self.notes.append(f"{response.url}: the same body as last time; not parsed again")
+            return
+        problems_before = (len(self.errors), self.skipped)
+        yield from self.incidents_from(response, parser, *args)
+        if (len(self.errors), self.skipped) == problems_before:
+            yield BodySeen(self.source.id, response.url, digest)
 
     def accept(self, result, response):
         """A parser's result: problems reported, incidents marked fresh or revalidated."""
