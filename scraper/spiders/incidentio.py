@@ -81,7 +81,26 @@ class IncidentioSpider(SourceSpider):
         yield from self.fall_back_summary(describe_failure(failure))
 
     def fall_back_summary(self, reason: str):
-        self.notes.append(f"native summary failed ({reason}); used /api/v2/summary.json")
+        """The page's own HTML embeds the native summary; the shim's summary has no groups."""
+        self.notes.append(f"native summary failed ({reason}); used the page's HTML")
+        yield scrapy.Request(self.url("/"), callback=self.parse_page_html, errback=self.page_html_failed,
+                             dont_filter=True)
+
+    def parse_page_html(self, response):
+        try:
+            summary = parse.summary_from_html(response.body, self.source.id)
+            status, components = parse.parse_summary(summary, self.source.id)
+        except ParseError as error:
+            yield from self.fall_back_to_shim_summary(error.reason)
+            return
+        yield status
+        yield from components
+
+    def page_html_failed(self, failure):
+        yield from self.fall_back_to_shim_summary(describe_failure(failure))
+
+    def fall_back_to_shim_summary(self, reason: str):
+        self.notes.append(f"page HTML failed ({reason}); used /api/v2/summary.json")
         yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_compat_summary, errback=self.on_error)
 
     def parse_compat_summary(self, response):
