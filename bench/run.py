@@ -26,13 +26,13 @@ from urllib.parse import urlencode
 
 import sqlite_utils
 
-from archive.store import ArchiveWriter, open_archive
-from archive.times import ISO_FORMAT
-from archive.views import STAGE_TIMES_SELECT
-from scraper.items import ComponentItem, IncidentItem, UpdateItem
-from scraper.replay import serving
-from scraper.settings import ARCHIVE_BATCH_SIZE
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.core.times import ISO_FORMAT
+from incident_archive.archive.views import STAGE_TIMES_SELECT
+from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
+from incident_archive.testing.replay import serving
+from incident_archive.crawl.settings import ARCHIVE_BATCH_SIZE
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 
 SCALES = {
     # Crawls are (sites, incidents per site): pages as most status pages are (20 incidents
@@ -104,7 +104,7 @@ def crawl_bench(folder: Path, sites: int, incidents: int) -> dict:
         sources.write_text("".join(
             f'[[sources]]\nid = "s{n}"\nkind = "statuspage"\nname = "Site {n}"\nurl = "{server.base_url}/s{n}"\n\n'
             for n in range(sites)))
-        command = [sys.executable, "-m", "archive.cli", "crawl", "--db", str(db_path), "--sources", str(sources), *FAST]
+        command = [sys.executable, "-m", "incident_archive.cli", "crawl", "--db", str(db_path), "--sources", str(sources), *FAST]
         first_s, first_mb, first = run_measured(command)
         db = sqlite_utils.Database(db_path)
         counts = {t: db[t].count for t in ("incidents", "incident_updates")}
@@ -195,7 +195,7 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
     db.execute("ANALYZE")
     db.close()
     port = 8600 + random.Random().randint(0, 300)
-    server = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/archive"
     try:
@@ -283,7 +283,7 @@ def write_report(path: Path, scale: str, results: dict) -> None:
         f"Measured {measured} on {os.cpu_count()} cores ({cpu}), "
         f"Python {platform.python_version()}, with `make bench` (scale `{scale}`: `python -m bench.run --scale {scale}`; "
         "`BENCH_SCALE=full make bench` for the issue's sizes). Everything runs against 127.0.0.1 on seeded "
-        "synthetic data (`scraper/synthetic.py`), so two runs measure the same work.", "",
+        "synthetic data (`incident_archive/testing/synthetic.py`), so two runs measure the same work.", "",
         "## Against the targets", "",
         "| target | measured | |", "|---|---|---|",
         *target_rows(results),

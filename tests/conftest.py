@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scraper.replay import serving
-from scraper.sources import toml_value
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.testing.replay import serving
+from incident_archive.core.sources import toml_value
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 
 PROJECT = Path(__file__).resolve().parents[1]
 REALDATA = PROJECT.parent / "shared" / "realdata"
@@ -32,7 +32,7 @@ def realdata() -> Path:
 def run_cli(*args: str, check_exit: int | None = None) -> subprocess.CompletedProcess:
     """Run ``incident-archive`` in a subprocess, as a user would."""
     result = subprocess.run(
-        [sys.executable, "-m", "archive.cli", *args], capture_output=True, text=True, timeout=240
+        [sys.executable, "-m", "incident_archive.cli", *args], capture_output=True, text=True, timeout=240
     )
     if check_exit is not None:
         assert result.returncode == check_exit, result.stdout + result.stderr

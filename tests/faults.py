@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scraper.replay import LoggedRequest, ReplayHandler, ReplayServer, serving
+from incident_archive.testing.replay import LoggedRequest, ReplayHandler, ReplayServer, serving
 
 MAX_STREAM_BYTES = 64 * 1024 * 1024
 MAX_STREAM_SECONDS = 20.0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from archive.schema import MIGRATIONS, migrate, schema_version
-from archive.store import ArchiveWriter, open_archive
-from scraper.items import ComponentItem, IncidentItem, UpdateItem
+from incident_archive.archive.schema import MIGRATIONS, migrate, schema_version
+from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 
 
 def incident(updates, **fields):

@@ -9,9 +9,9 @@ import json
 import pytest
 import sqlite_utils
 
-from scraper.parsers import ParseError
-from scraper.parsers.aws import parse_events, parse_legacy
-from scraper.replay import serving
+from incident_archive.crawl.parsers import ParseError
+from incident_archive.crawl.parsers.aws import parse_events, parse_legacy
+from incident_archive.testing.replay import serving
 from tests.conftest import FAST, run_cli, write_sources
 
 BASE = "https://health.aws.amazon.com"
@@ -108,7 +108,7 @@ def test_aws_crawled_end_to_end(tmp_path):
 
 
 def test_every_real_rss_sample(realdata):
-    from scraper.parsers.aws import parse_rss
+    from incident_archive.crawl.parsers.aws import parse_rss
 
     old = parse_rss((realdata / "aws" / "aws_rss_sample_2021-12-20.xml").read_bytes(), "aws", BASE)
     new = parse_rss((realdata / "aws" / "aws_all_rss_sample_2026-04-16.xml").read_bytes(), "aws", BASE)

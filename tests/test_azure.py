@@ -9,10 +9,10 @@ import re
 import pytest
 import sqlite_utils
 
-from scraper.azure_site import ActiveIncident, Review, write_azure_site
-from scraper.parsers import ParseError
-from scraper.parsers.azure import parse_feed, parse_history_page
-from scraper.replay import serving
+from incident_archive.testing.azure_site import ActiveIncident, Review, write_azure_site
+from incident_archive.crawl.parsers import ParseError
+from incident_archive.crawl.parsers.azure import parse_feed, parse_history_page
+from incident_archive.testing.replay import serving
 from tests.conftest import FAST, run_cli, write_sources
 
 BASE = "https://azure.status.microsoft"
@@ -128,7 +128,7 @@ def test_parse_history_item_with_the_real_final_review(realdata, tmp_path):
 
 
 def test_feed_of_active_incidents(realdata):
-    from scraper.azure_site import feed_xml
+    from incident_archive.testing.azure_site import feed_xml
 
     banner = review_texts(realdata)["banner"]
     xml = feed_xml([ActiveIncident("Active - Storage latency, timeouts, or HTTP 500 errors in South Central US",

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from scraper.azure_site import write_azure_site
-from scraper.demo import RECORDED, azure_reviews
-from scraper.news_site import write_news_site
-from scraper.replay import serving
-from scraper.statuspage_site import StatuspageSite
+from incident_archive.testing.azure_site import write_azure_site
+from incident_archive.testing.demo import RECORDED, azure_reviews
+from incident_archive.testing.news_site import write_news_site
+from incident_archive.testing.replay import serving
+from incident_archive.testing.statuspage_site import StatuspageSite
 from tests.conftest import FAST, PROJECT, run_cli, write_sources
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -59,7 +59,7 @@ def served_archive(tmp_path_factory):
             'name = "OpenAI"', 'name = "OpenAI"\naliases = ["ChatGPT", "Sora"]\ndepends_on = ["azure"]'))
         run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, check_exit=0)
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from scraper.replay import serving
-from scraper.statuspage_site import StatuspageSite
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.testing.replay import serving
+from incident_archive.testing.statuspage_site import StatuspageSite
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 from tests.conftest import FAST, run_cli, write_sources
 from tests.faults import Fault, fault_serving
 
@@ -87,7 +87,7 @@ def recrawl(site, db_path, *extra):
 
 def start_recrawl(site, db_path, *extra) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "archive.cli", "crawl", "--db", str(db_path), "--sources", str(site["sources"]),
+        [sys.executable, "-m", "incident_archive.cli", "crawl", "--db", str(db_path), "--sources", str(site["sources"]),
          *QUICK, "-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "ARCHIVE_BATCH_SIZE=10",
          *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -280,7 +280,7 @@ def test_every_change_is_kept_as_a_version_and_a_removal_is_recorded(tmp_path):
     assert (f"edit:{vanished['id']}", "removed") in revised
     assert (key, "downgraded" if original_impact != "none" else "retitled") in revised
     # What the page said before the edit, from the canned query's SQL.
-    from archive.web import load_metadata
+    from incident_archive.archive.web import load_metadata
 
     sql = load_metadata(tmp_path / "a.db")["databases"]["a"]["queries"]["page_as_of"]["sql"]
     then = {r["incident_id"]: r["title"] for r in db.query(sql, {"source": "edit", "at": between})}
@@ -357,8 +357,8 @@ def test_an_incidentio_month_window_failing_is_resumed(tmp_path):
     through the retries is where the next crawl goes on."""
     from urllib.parse import urlencode
 
-    from scraper.demo import RECORDED
-    from scraper.incidentio_site import IncidentioSite
+    from incident_archive.testing.demo import RECORDED
+    from incident_archive.testing.incidentio_site import IncidentioSite
 
     site = IncidentioSite.from_file(RECORDED / "openai-incidentio.json", listing_size=1)
     months = sorted({i["published_at"][:7] for i in site.incidents}, reverse=True)
@@ -387,7 +387,7 @@ def test_an_incidentio_month_window_failing_is_resumed(tmp_path):
 
 FULL_DISK = """
 import sqlite3, sys
-from archive import store
+from incident_archive.archive import store
 
 writes = {"left": int(sys.argv[1])}
 
@@ -403,7 +403,7 @@ def filling(method):
 
 store.ArchiveWriter._insert_batch = filling(store.ArchiveWriter._insert_batch)
 store.ArchiveWriter.save_incident = filling(store.ArchiveWriter.save_incident)
-from archive.cli import cli
+from incident_archive.cli import cli
 sys.argv = ["incident-archive", *sys.argv[2:]]
 cli()
 """

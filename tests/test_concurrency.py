@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from scraper.replay import serving
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.testing.replay import serving
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 from tests.conftest import FAST, run_cli, write_sources
 
 POLL_LIMIT_S = 90
@@ -36,7 +36,7 @@ def big_site(tmp_path):
 
 
 def crawl_process(db_path, sources, *settings):
-    return subprocess.Popen([sys.executable, "-m", "archive.cli", "crawl", "--db", str(db_path),
+    return subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "crawl", "--db", str(db_path),
                              "--sources", str(sources), *FAST, *settings], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -46,7 +46,7 @@ def test_readers_never_see_half_an_incident_while_a_crawl_writes(tmp_path, big_s
     expected = {i["id"]: len(i["incident_updates"]) for i in site.incidents}
     db_path = tmp_path / "archive.db"
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sql = ("select i.native_id, count(u.id) as n from incidents i "
            "left join incident_updates u on u.incident_id = i.id group by i.id")
@@ -84,7 +84,7 @@ def test_readers_never_see_half_an_incident_while_a_crawl_writes(tmp_path, big_s
 
 LOCK_HOLDER = """
 import sys, time
-from archive.lock import exclusive
+from incident_archive.archive.lock import exclusive
 with exclusive(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -12,8 +12,8 @@ import time
 
 import sqlite_utils
 
-from scraper.replay import serving
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.testing.replay import serving
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 from tests.conftest import FAST, run_cli, write_sources
 
 # Columns that record when the archive saw something, which differ between two runs.
@@ -55,7 +55,7 @@ def test_killed_crawls_leave_a_sound_archive_that_a_rerun_completes(tmp_path):
         crashed = tmp_path / "crashed.db"
         killed_with_rows = []
         for _ in range(KILLS):
-            process = subprocess.Popen([sys.executable, "-m", "archive.cli", "crawl", "--db", str(crashed), *args],
+            process = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "crawl", "--db", str(crashed), *args],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rng.uniform(1.0, 2.5))
             still_running = process.poll() is None
@@ -82,8 +82,8 @@ from types import SimpleNamespace
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.request import RequestFingerprinter
-from scraper.httpcache import SqliteCacheStorage
-from scraper.runner import crawl_settings
+from incident_archive.crawl.httpcache import SqliteCacheStorage
+from incident_archive.crawl.runner import crawl_settings
 
 storage = SqliteCacheStorage(crawl_settings(sys.argv[1]))
 storage.open_spider(SimpleNamespace(crawler=SimpleNamespace(request_fingerprinter=RequestFingerprinter())))
@@ -105,8 +105,8 @@ def test_a_cache_entry_written_when_the_crawl_is_killed_is_whole_or_absent(tmp_p
     from scrapy import Request
     from scrapy.utils.request import RequestFingerprinter
 
-    from scraper.httpcache import SqliteCacheStorage
-    from scraper.runner import crawl_settings
+    from incident_archive.crawl.httpcache import SqliteCacheStorage
+    from incident_archive.crawl.runner import crawl_settings
 
     rng = random.Random(5)
     spider = SimpleNamespace(crawler=SimpleNamespace(request_fingerprinter=RequestFingerprinter(),

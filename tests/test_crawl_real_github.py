@@ -9,8 +9,8 @@ import json
 import pytest
 import sqlite_utils
 
-from scraper.replay import serving
-from scraper.statuspage_site import StatuspageSite
+from incident_archive.testing.replay import serving
+from incident_archive.testing.statuspage_site import StatuspageSite
 from tests.conftest import FAST, run_cli, write_sources
 
 

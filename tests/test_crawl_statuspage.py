@@ -6,9 +6,9 @@ import json
 
 import sqlite_utils
 
-from archive.times import to_utc_iso
-from scraper.replay import path_for
-from scraper.statuspage_site import StatuspageSite
+from incident_archive.core.times import to_utc_iso
+from incident_archive.testing.replay import path_for
+from incident_archive.testing.statuspage_site import StatuspageSite
 from tests.conftest import FAST, run_cli, write_sources
 
 
@@ -193,8 +193,8 @@ def test_incidents_json_broken_falls_back_to_the_atom_feed(tmp_path, statuspage_
 def test_a_page_whose_robots_txt_forbids_the_api_is_archived_completely(tmp_path):
     """status.claude.com's robots.txt disallows /api/ (seen 2026-09): the same data is read
     from /index.json, /history.json and /incidents/<code>.json, and nothing under /api/."""
-    from scraper.replay import serving
-    from scraper.synthetic import SiteSpec, SyntheticStatuspage
+    from incident_archive.testing.replay import serving
+    from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 
     site = SyntheticStatuspage(SiteSpec("Claude", incidents=75, seed=13, days_between=4.0)).site()
     root = site.write(tmp_path / "site", robots_txt="User-agent: *\nDisallow: /api/\n")

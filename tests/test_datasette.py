@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from archive.web import datasette_instance
+from incident_archive.archive.web import datasette_instance
 from tests.conftest import FAST, run_cli, write_sources
 
 
@@ -66,7 +66,7 @@ def test_full_text_search_and_metadata(crawled_archive):
 def test_every_table_and_column_is_documented(crawled_archive):
     import sqlite_utils
 
-    from archive.web import load_metadata
+    from incident_archive.archive.web import load_metadata
 
     tables = load_metadata(crawled_archive)["databases"]["archive"]["tables"]
     db = sqlite_utils.Database(crawled_archive)

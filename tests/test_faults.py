@@ -10,8 +10,8 @@ import time
 import pytest
 import sqlite_utils
 
-from scraper.replay import path_for, serving
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.testing.replay import path_for, serving
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 from tests.conftest import FAST, run_cli, write_sources
 from tests.faults import Fault, fault_serving
 from tests.test_crawl_statuspage import dump
@@ -183,8 +183,8 @@ def test_the_other_sources_complete_when_one_host_refuses(sites, tmp_path):
 
 
 def test_changed_html_markup_is_reported_not_taken_for_the_end(tmp_path):
-    from scraper.azure_site import HISTORY_PATH, HISTORY_QUERY, write_azure_site
-    from scraper.demo import azure_reviews
+    from incident_archive.testing.azure_site import HISTORY_PATH, HISTORY_QUERY, write_azure_site
+    from incident_archive.testing.demo import azure_reviews
 
     site = write_azure_site(tmp_path / "azure", azure_reviews())
     sources = write_sources(tmp_path / "s.toml", [{"id": "azure", "kind": "azure", "name": "Azure", "url": "x"}])

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scraper.demo import RECORDED
-from scraper.parsers import ParseError, aws, azure, gcp, incidentio, news, statuspage
-from scraper.parsers.articles import extract_article
-from scraper.parsers.windows import find_start, find_window
+from incident_archive.testing.demo import RECORDED
+from incident_archive.crawl.parsers import ParseError, aws, azure, gcp, incidentio, news, statuspage
+from incident_archive.crawl.parsers.articles import extract_article
+from incident_archive.crawl.parsers.windows import find_start, find_window
 from tests.conftest import REALDATA
 
 BASE = "https://status.example.com"
@@ -28,8 +28,8 @@ def sample(relative: str) -> bytes | None:
 def azure_page() -> bytes:
     import tempfile
 
-    from scraper.azure_site import write_azure_site
-    from scraper.demo import azure_reviews
+    from incident_archive.testing.azure_site import write_azure_site
+    from incident_archive.testing.demo import azure_reviews
 
     root = write_azure_site(Path(tempfile.mkdtemp()), azure_reviews())
     return next(root.rglob("*page=1")).read_bytes()

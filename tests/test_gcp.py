@@ -4,8 +4,8 @@ import json
 
 import sqlite_utils
 
-from scraper.parsers.gcp import parse_incidents
-from scraper.replay import serving
+from incident_archive.crawl.parsers.gcp import parse_incidents
+from incident_archive.testing.replay import serving
 from tests.conftest import FAST, run_cli, write_sources
 
 BASE = "https://status.cloud.google.com"

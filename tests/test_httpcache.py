@@ -6,8 +6,8 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.request import RequestFingerprinter
 
-from scraper.httpcache import SqliteCacheStorage
-from scraper.runner import crawl_settings
+from incident_archive.crawl.httpcache import SqliteCacheStorage
+from incident_archive.crawl.runner import crawl_settings
 
 
 def open_storage(db_path):

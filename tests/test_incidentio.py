@@ -9,11 +9,11 @@ import shutil
 import pytest
 import sqlite_utils
 
-from scraper.demo import RECORDED
-from scraper.incidentio_site import IncidentioSite
-from scraper.parsers.incidentio import parse_incidents, parse_summary, summary_from_html
-from scraper.replay import serving
-from scraper.statuspage_site import StatuspageSite
+from incident_archive.testing.demo import RECORDED
+from incident_archive.testing.incidentio_site import IncidentioSite
+from incident_archive.crawl.parsers.incidentio import parse_incidents, parse_summary, summary_from_html
+from incident_archive.testing.replay import serving
+from incident_archive.testing.statuspage_site import StatuspageSite
 from tests.conftest import FAST, OPENAI_MOVE, run_cli, write_sources
 from tests.test_crawl_statuspage import dump
 

@@ -9,14 +9,14 @@ import json
 import pytest
 import sqlite_utils
 
-from archive.store import normalize_title
-from archive.web import datasette_instance
-from scraper.azure_site import write_azure_site
-from scraper.demo import RECORDED, azure_reviews
-from scraper.news_site import NEWS, write_news_site
-from scraper.parsers.articles import extract_article
-from scraper.replay import serving
-from scraper.statuspage_site import StatuspageSite
+from incident_archive.archive.store import normalize_title
+from incident_archive.archive.web import datasette_instance
+from incident_archive.testing.azure_site import write_azure_site
+from incident_archive.testing.demo import RECORDED, azure_reviews
+from incident_archive.testing.news_site import NEWS, write_news_site
+from incident_archive.crawl.parsers.articles import extract_article
+from incident_archive.testing.replay import serving
+from incident_archive.testing.statuspage_site import StatuspageSite
 from tests.conftest import FAST, run_cli, write_sources
 from tests.test_crawl_statuspage import dump
 

@@ -14,10 +14,10 @@ import shutil
 
 import sqlite_utils
 
-from scraper.demo import RECORDED
-from scraper.incidentio_site import IncidentioSite
-from scraper.replay import serving, write_response
-from scraper.statuspage_site import StatuspageSite
+from incident_archive.testing.demo import RECORDED
+from incident_archive.testing.incidentio_site import IncidentioSite
+from incident_archive.testing.replay import serving, write_response
+from incident_archive.testing.statuspage_site import StatuspageSite
 from tests.conftest import FAST, run_cli, write_sources
 
 
@@ -58,7 +58,7 @@ def test_github_history_atom_at_three_dates(realdata, tmp_path):
             result = crawl(tmp_path, source)
             assert result.returncode == 0, result.stdout
     db = sqlite_utils.Database(tmp_path / "a.db")
-    from scraper.parsers.statuspage import parse_history_atom
+    from incident_archive.crawl.parsers.statuspage import parse_history_atom
 
     every = {i.native_id for f in feeds for i in parse_history_atom(f.read_bytes(), "github", server.base_url)}
     assert {r["native_id"] for r in db["incidents"].rows} == every and len(every) == 75
@@ -122,7 +122,7 @@ def test_an_incidentio_page_html_gives_the_summary(realdata, tmp_path):
 def test_aws_current_events_rss_and_legacy_data(realdata, tmp_path):
     """health.aws.amazon.com sends current events as UTF-16 (big-endian, with a BOM);
     the RSS samples and the pre-2023 data.json come from their own URLs."""
-    from scraper.parsers.aws import parse_events, parse_legacy, parse_rss
+    from incident_archive.crawl.parsers.aws import parse_events, parse_legacy, parse_rss
 
     root = tmp_path / "site"
     events = (realdata / "aws" / "aws-currentevents.json").read_text(encoding="utf-8")

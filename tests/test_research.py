@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 import pytest
 import sqlite_utils
 
-from archive.web import datasette_instance
-from scraper.azure_site import write_azure_site
-from scraper.demo import RECORDED, azure_reviews
-from scraper.incidentio_site import IncidentioSite
-from scraper.replay import serving
+from incident_archive.archive.web import datasette_instance
+from incident_archive.testing.azure_site import write_azure_site
+from incident_archive.testing.demo import RECORDED, azure_reviews
+from incident_archive.testing.incidentio_site import IncidentioSite
+from incident_archive.testing.replay import serving
 from tests.conftest import FAST, OPENAI_MOVE, run_cli, write_sources
 
 STUDY_END = "2024-08-31T23:59:59Z"
@@ -188,7 +188,7 @@ def test_reliability_dashboard_charts_the_archive(research_archive):
     unfiltered and filtered, and its figures agree with the analytics views."""
     from datasette_dashboards import replace_opts_in_query
 
-    from archive.web import load_metadata
+    from incident_archive.archive.web import load_metadata
 
     db_path, _ = research_archive
     ds = datasette_instance(db_path)

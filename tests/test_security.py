@@ -7,9 +7,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from archive.store import ArchiveWriter, open_archive
-from archive.web import DATASETTE_SETTINGS, datasette_instance
-from scraper.items import IncidentItem, UpdateItem
+from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.archive.web import DATASETTE_SETTINGS, datasette_instance
+from incident_archive.core.items import IncidentItem, UpdateItem
 
 SCRIPT = "<script>alert('pwned')</script>"
 IMAGE = '<img src=x onerror="alert(1)">'

@@ -1,6 +1,6 @@
 """The crawl's settings: each crawler's copy is whole and independent of the others."""
 
-from scraper.runner import crawl_settings
+from incident_archive.crawl.runner import crawl_settings
 
 
 def test_a_crawlers_copy_of_the_settings_is_equal_and_independent(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.sources import SourcesError, load_sources, select_sources
+from incident_archive.core.sources import SourcesError, load_sources, select_sources
 
 
 def write(tmp_path, text):

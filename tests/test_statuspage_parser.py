@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from scraper.parsers import ParseError
-from scraper.parsers.statuspage import (
+from incident_archive.crawl.parsers import ParseError
+from incident_archive.crawl.parsers.statuspage import (
     parse_history_page,
     parse_incident,
     parse_incident_list,
@@ -157,7 +157,7 @@ def test_history_page_entries_a_quiet_quarter_and_the_end():
 
 
 def test_every_real_history_atom_parses(realdata):
-    from scraper.parsers.statuspage import parse_history_atom
+    from incident_archive.crawl.parsers.statuspage import parse_history_atom
 
     files = sorted((realdata / "github").glob("github-status-history.atom.*.xml"))
     assert len(files) == 3
@@ -176,7 +176,7 @@ def test_every_real_history_atom_parses(realdata):
 
 def test_atom_and_json_agree_on_2022_incidents(realdata):
     """The same incidents seen through /history.atom and /api/v2/incidents/<code>.json."""
-    from scraper.parsers.statuspage import parse_history_atom
+    from incident_archive.crawl.parsers.statuspage import parse_history_atom
 
     atom = parse_history_atom((realdata / "github" / "github-status-history.atom.2022-06-12.xml").read_bytes(),
                               "github", GITHUB)

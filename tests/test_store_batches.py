@@ -7,10 +7,10 @@ import copy
 import dataclasses
 import json
 
-from archive.store import ArchiveWriter, open_archive
-from scraper.demo import RECORDED
-from scraper.parsers import incidentio, statuspage
-from scraper.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.testing.demo import RECORDED
+from incident_archive.crawl.parsers import incidentio, statuspage
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 from tests.conftest import OPENAI_MOVE
 
 SEEN_AT = "2026-11-27T12:00:00Z"
@@ -71,7 +71,7 @@ def test_a_batch_stores_what_one_at_a_time_stores(tmp_path):
 
 def test_the_stage_times_follow_every_write(tmp_path):
     """The table the writer keeps equals the stage times computed afresh from the updates."""
-    from archive.views import STAGE_TIMES_SELECT
+    from incident_archive.archive.views import STAGE_TIMES_SELECT
 
     db, writer = archive(tmp_path / "a.db")
     batch = items()

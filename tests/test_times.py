@@ -1,4 +1,4 @@
-from archive.times import seconds_between, to_utc_iso
+from incident_archive.core.times import seconds_between, to_utc_iso
 
 
 def test_offsets_become_utc_with_z():

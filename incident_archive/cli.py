@@ -1,0 +1,199 @@
+"""The ``incident-archive`` command: crawl, serve, demo.
+
+Other tools depend on this contract: ``crawl`` prints one line per source and exits 0
+only when every source succeeded, 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+import yaml
+
+from incident_archive.archive.lock import ArchiveBusy, exclusive
+from incident_archive.core.sources import SourcesError, load_sources, select_sources, toml_value
+
+DEFAULT_DB = "archive.db"
+
+
+def parse_setting(values: tuple[str, ...]) -> dict:
+    overrides = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{value!r} should be NAME=VALUE", param_hint="--setting")
+        overrides[name] = setting
+    return overrides
+
+
+def format_run(row: dict, width: int = 12) -> str:
+    """One line per source: what the crawl did, or why it failed."""
+    source = f"{row['source']:<{width}}"
+    if row.get("outcome") == "ok" and row.get("kind") == "news":
+        return (
+            f"{source} ok      {row['articles_new']} new, {row['articles_updated']} updated, "
+            f"{row['articles_unchanged']} unchanged articles ({row['requests']} requests, "
+            f"{row['responses_not_modified']} not modified)"
+        )
+    if row.get("outcome") == "ok":
+        removed = f", {row['incidents_removed']} removed" if row.get("incidents_removed") else ""
+        problems = f"; page problems: {row['problems']}" if row.get("problems") else ""
+        return (
+            f"{source} ok      {row['incidents_new']} new, {row['incidents_updated']} updated, "
+            f"{row['incidents_unchanged']} unchanged{removed} incidents; {row['updates_new']} new updates "
+            f"({row['requests']} requests, {row['responses_not_modified']} not modified){problems}"
+        )
+    if row.get("outcome") == "interrupted":
+        return f"{source} STOPPED {row.get('error') or 'interrupted'}"
+    counts = ""
+    if row.get("incidents_new") is not None:
+        counts = f" [{row['incidents_new']} new, {row['incidents_updated']} updated, {row['items_skipped']} skipped]"
+    return f"{source} FAILED  {row.get('error') or 'no reason recorded'}{counts}"
+
+
+@click.group()
+@click.version_option(package_name="incident-archive")
+def cli():
+    """Archive status-page incidents into SQLite and publish them with Datasette."""
+
+
+@cli.command()
+@click.argument("source_ids", nargs=-1)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="Archive file (created or upgraded).")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False), help="Sources TOML (default: shipped list).")
+@click.option("--setting", "-s", "settings", multiple=True, help="Scrapy setting override, NAME=VALUE.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's own log.")
+@click.option("--wait", "wait_seconds", type=float, default=0, help="Wait this long for another crawl to finish.")
+def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
+    """Crawl every source in the sources file (or only SOURCE_IDS) into the archive."""
+    from incident_archive.crawl.runner import run_crawl
+
+    try:
+        all_sources = load_sources(sources_file)
+        sources = select_sources(all_sources, list(source_ids))
+    except SourcesError as error:
+        raise click.ClickException(str(error)) from None
+    overrides = parse_setting(settings)
+    if verbose:
+        overrides.setdefault("LOG_LEVEL", "INFO")
+    from incident_archive.crawl.runner import CrawlInterrupted
+
+    stopped_by = None
+    try:
+        with exclusive(db_path, wait_seconds):
+            click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
+            rows = run_crawl(sources, db_path, overrides, all_sources)
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(2)
+    except CrawlInterrupted as interrupted:
+        rows, stopped_by = interrupted.rows, interrupted.signum
+    width = max([12, *(len(row["source"]) + 1 for row in rows)])
+    for row in rows:
+        click.echo(format_run(row, width))
+    if stopped_by is not None:
+        click.echo(f"Stopped by {signal.Signals(stopped_by).name}: what was fetched is archived; "
+                   "the next crawl goes on from there.", err=True)
+        sys.exit(128 + stopped_by)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+    sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
+
+
+@cli.command("import-research")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+def import_research(paths, db_path):
+    """Import published research datasets (the ICPE 2025 raw scrapes and uptime files,
+    the FAILS table) into the archive, merging with what the spiders found."""
+    from incident_archive.importers.research import import_paths
+
+    with exclusive(db_path):
+        counts = import_paths([Path(p) for p in paths], db_path)
+    click.echo(
+        f"research: {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged incidents; "
+        f"{counts['updates_new']} new updates; {counts['days']} service-days of outage minutes"
+    )
+
+
+def exec_datasette(db_path: str, host: str, port: int) -> None:
+    """Replace this process with Datasette serving the archive."""
+    from incident_archive.archive.store import open_archive
+    from incident_archive.archive.web import load_metadata, serve_arguments
+
+    open_archive(db_path).close()  # create or upgrade it, so an empty archive still serves
+    metadata_file = Path(tempfile.gettempdir()) / f"incident-archive-metadata-{os.getpid()}.yaml"
+    metadata_file.write_text(yaml.safe_dump(load_metadata(db_path), sort_keys=False), encoding="utf-8")
+    args = [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
+    click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
+    os.execv(sys.executable, args)
+
+
+@cli.command()
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def serve(db_path, host, port):
+    """Serve the archive with Datasette, its metadata and its plugins."""
+    exec_datasette(db_path, host, port)
+
+
+@cli.command()
+@click.option("--db", "db_path", default="demo.db", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Crawl the recorded sites and stop.")
+@click.option("--research", "research_paths", multiple=True, type=click.Path(exists=True),
+              help="Import these research datasets first (as import-research does), for years of history.")
+def demo(db_path, port, no_serve, research_paths):
+    """Crawl the project's recorded status pages from a local server, then serve them.
+
+    Needs no network: a newcomer sees a populated archive in a minute. With
+    ``--research``, the ICPE 2025 dataset is imported first, so the dashboards show
+    2021-2024 history and OpenAI's republished incidents link to their Statuspage records.
+    """
+    from incident_archive.testing.demo import write_demo_news, write_demo_sites
+    from incident_archive.testing.replay import serving
+
+    if research_paths:
+        from incident_archive.importers.research import import_paths
+
+        with exclusive(db_path):
+            counts = import_paths([Path(p) for p in research_paths], db_path)
+        click.echo(f"research: {counts['new']} new incidents, {counts['days']} service-days of outage minutes")
+
+    with tempfile.TemporaryDirectory(prefix="incident-archive-demo-") as folder:
+        folder = Path(folder)
+        sites = write_demo_sites(folder / "sites")
+        with serving(folder / "sites") as server:
+            write_demo_news(folder / "sites", server.base_url)
+            lines = ["# Recorded demo sites, served from a local replay server"]
+            for site in sites:
+                lines += [
+                    "[[sources]]",
+                    f'id = "{site.id}"',
+                    f'kind = "{site.kind}"',
+                    f'name = "{site.name}"',
+                    f'url = "{server.base_url}/{site.folder}"',
+                    *(f"{key} = {toml_value(value)}" for key, value in site.options.items()),
+                    "",
+                ]
+            sources_file = folder / "sources.toml"
+            sources_file.write_text("\n".join(lines), encoding="utf-8")
+            result = subprocess.run(
+                [sys.executable, "-m", "incident_archive.cli", "crawl", "--db", db_path, "--sources", str(sources_file),
+                 "--setting", "AUTOTHROTTLE_ENABLED=False", "--setting", "ROBOTSTXT_OBEY=False"],
+                check=False,
+            )
+    if result.returncode != 0:
+        click.echo("The demo crawl reported failures (see above).", err=True)
+    if not no_serve:
+        exec_datasette(db_path, "127.0.0.1", port)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,1 @@
+"""The crawl: pure parsers, thin spiders, the one pipeline, and the Scrapy run."""

@@ -1,0 +1,120 @@
+"""Retries that back off: exponentially, and as long as a server's ``Retry-After`` asks.
+
+Scrapy's own RetryMiddleware retries at once; a status page that answers 429 or 503 is
+asking us to wait, and a politer crawler is one that does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from urllib.parse import urlsplit
+
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.response import response_status_message
+
+from incident_archive.crawl.failures import describe_exception
+from incident_archive.crawl.origins import origin
+
+
+def retry_after_seconds(value: bytes | str | None) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds, or an HTTP date."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Retry like Scrapy does, but wait first: ``Retry-After`` when the server gives one
+    (capped at ``RETRY_AFTER_MAX``), else ``RETRY_BACKOFF_BASE * 2**n`` with jitter
+    (capped at ``RETRY_BACKOFF_MAX``). Each wait is counted in the crawl's stats."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 120.0)
+
+    def delay(self, request, response=None) -> float:
+        asked = retry_after_seconds(response.headers.get(b"Retry-After")) if response is not None else None
+        if asked is not None:
+            return min(asked, self.retry_after_max)
+        attempt = request.meta.get("retry_times", 0)
+        return min(self.backoff_max, self.base * 2**attempt) * random.uniform(0.8, 1.2)
+
+    async def wait(self, seconds: float) -> None:
+        self.crawler.stats.inc_value("retry/backoff_seconds", round(seconds, 3))
+        await asyncio.sleep(seconds)
+
+    async def process_response(self, request, response, spider=None):
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response
+        await self.wait(self.delay(request, response))
+        return retry
+
+    async def process_exception(self, request, exception, spider=None):
+        if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
+            return None
+        retry = self._retry(request, exception)
+        if retry is None:
+            return None
+        await self.wait(self.delay(request))
+        return retry
+
+
+class DownloadFailureRecorder:
+    """Closest to the network: notes why each download failed before the HTTP cache
+    (which answers a failed revalidation with its last good copy) hides the failure."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_exception(self, request, exception, spider=None):
+
+        failures = getattr(self.crawler.spider, "download_failures", None)
+        if failures is not None:
+            failures.append(describe_exception(exception, request))
+        return None
+
+
+class ConfiguredOrigins:
+    """No request leaves the origins (scheme, host and port) of the URLs a source is
+    configured with: a redirect to another port of the same host is refused too, where
+    Scrapy's offsite check, comparing host names only, would follow it."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        spider = spider or self.crawler.spider
+        allowed = getattr(spider, "configured_origins", None)
+        if allowed is None or origin(request.url) in allowed():
+            return None
+        self.stats.inc_value("offsite/filtered")
+        raise IgnoreRequest(f"offsite: {origin(request.url)[0]}://{urlsplit(request.url).netloc} is not a configured origin")

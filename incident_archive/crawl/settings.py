@@ -1,0 +1,81 @@
+"""Scrapy settings: polite by default, conditional requests through the HTTP cache.
+
+The runner adds ``ARCHIVE_DB`` and ``HTTPCACHE_DIR`` (next to the archive file).
+"""
+
+BOT_NAME = "incident-archive"
+SPIDER_MODULES = ["incident_archive.crawl.spiders"]
+NEWSPIDER_MODULE = "incident_archive.crawl.spiders"
+
+USER_AGENT = "incident-archive/0.1 (status-page incident archiver; +https://pypi.org/project/incident-archive/)"
+
+# Politeness: robots.txt, an adaptive delay, a few connections per host, retries.
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+CONCURRENT_REQUESTS = 16
+# Sources crawled at the same time (one Scrapy crawler each); the rest wait their turn.
+CONCURRENT_SOURCES = 48
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+# Waits between retries: Retry-After when given, else 1 s, 2 s, 4 s ... (see middlewares.py).
+RETRY_BACKOFF_BASE = 1.0
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 120.0
+REDIRECT_MAX_TIMES = 5
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Status pages need neither cookies nor HTTP auth: one crawler per source makes every
+    # enabled component a per-source cost (see docs/BENCHMARKS.md).
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+    "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
+    "incident_archive.crawl.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's offsite check compares host names only; ours compares scheme, host and port.
+    "incident_archive.crawl.middlewares.ConfiguredOrigins": 51,
+    "incident_archive.crawl.middlewares.DownloadFailureRecorder": 950,
+}
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+
+# Conditional requests: the RFC 2616 policy revalidates with If-None-Match and
+# If-Modified-Since, so an unchanged page costs a 304 and no parsing surprises.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_STORAGE = "incident_archive.crawl.httpcache.SqliteCacheStorage"
+HTTPCACHE_GZIP = True
+
+ITEM_PIPELINES = {"incident_archive.crawl.pipelines.ArchivePipeline": 300}
+# Items of one response go through the pipeline one at a time, in the page's order: the
+# pipeline is synchronous, so Scrapy's default of 100 only made 100 asyncio tasks per
+# response (a 60-source backfill: 105 s and 201 MB with them, 54 s and 167 MB without).
+CONCURRENT_ITEMS = 1
+# Incidents written per transaction; a crawl killed mid-batch refetches that batch.
+ARCHIVE_BATCH_SIZE = 500
+# History pages (or month windows) one crawl walks at most; the next crawl goes on from there.
+ARCHIVE_MAX_PAGES = 2000
+EXTENSIONS = {
+    "incident_archive.crawl.extensions.CrawlProgress": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    # Per-crawler servers and timers that a crawl of thousands of sources cannot afford:
+    # remote control opened an HTTP port per source; our progress extension reports.
+    "scrapy.extensions.remote_control.RemoteControl": None,
+    "scrapy.extensions.memusage.MemoryUsage": None,
+    "scrapy.extensions.logstats.LogStats": None,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,  # no depth limit: spiders know their pages
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+}
+# A development-time check that parses every callback's source, once per crawler.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+PROGRESS_INTERVAL = 10.0
+
+# The crawl command prints one line per source with every failure; Scrapy's own log
+# (crawl --verbose) is for debugging.
+LOG_LEVEL = "CRITICAL"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+"""Published datasets (the ICPE 2025 study) brought into the archive."""
