@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from incident_archive.archive.schema import MIGRATIONS, migrate, schema_version
+from incident_archive.archive.schema import MIGRATIONS, NUMBERED_BEFORE_NAMED, migrate
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 
@@ -16,11 +16,16 @@ def incident(updates, **fields):
     return IncidentItem(updates=updates, components=[ComponentItem("s", "c1", "API")], **base)
 
 
+def applied(db) -> list[str]:
+    return [m.name for m in MIGRATIONS.applied(db)]
+
+
 def test_migrate_creates_schema_once(tmp_path):
     db = sqlite_utils.Database(tmp_path / "a.db")
-    assert migrate(db) == len(MIGRATIONS)
+    count = len(MIGRATIONS.pending(db))
+    assert migrate(db) == count > len(NUMBERED_BEFORE_NAMED)
     assert migrate(db) == 0
-    assert schema_version(db) == len(MIGRATIONS)
+    assert applied(db)[:len(NUMBERED_BEFORE_NAMED)] == NUMBERED_BEFORE_NAMED
     assert {"sources", "incidents", "incident_updates", "components", "incident_components", "crawl_runs"} <= set(
         db.table_names()
     )
@@ -57,15 +62,37 @@ def test_upserts_keep_every_update_and_track_changes(tmp_path):
 
 
 def test_an_archive_of_the_first_schema_upgrades_in_place(tmp_path):
+    """An archive made when migrations were counted in ``user_version`` (the first schema
+    only): the bridge records that one as applied, the others run, nothing is lost."""
+    from incident_archive.archive.schema import _initial
+
     db = sqlite_utils.Database(tmp_path / "old.db")
     with db.atomic():
-        MIGRATIONS[0](db)
+        _initial(db)
         db.execute("PRAGMA user_version = 1")
     db["sources"].insert({"id": "s", "kind": "statuspage", "name": "S", "url": "https://s.test"})
     db["incidents"].insert({"id": "s:i1", "source": "s", "native_id": "i1", "title": "Old", "impact": "minor"})
     db.close()
 
     upgraded = open_archive(tmp_path / "old.db")
-    assert schema_version(upgraded) == len(MIGRATIONS) > 1
+    rows = list(upgraded["_sqlite_migrations"].rows)
+    assert rows[0]["name"] == "initial" and rows[0]["applied_at"] == "before named migrations"
+    assert applied(upgraded) == [m.name for m in MIGRATIONS.applied(upgraded)] and not MIGRATIONS.pending(upgraded)
     assert upgraded["incidents"].get("s:i1")["title"] == "Old"
-    assert {"component_impacts", "incident_regions"} <= set(upgraded.table_names())
+    assert {"component_impacts", "incident_regions", "incident_versions"} <= set(upgraded.table_names())
+    assert upgraded["incident_versions"].get(1)["title"] == "Old"
+
+
+def test_views_are_rebuilt_from_one_module_when_an_archive_opens(tmp_path):
+    from incident_archive.archive.views import VIEWS, create_views
+
+    db = open_archive(tmp_path / "a.db")
+    assert set(VIEWS) <= set(db.view_names())
+    assert create_views(db) == 0  # unchanged: nothing written
+    db.execute("DROP VIEW incident_overview")
+    db.execute("DROP VIEW time_to_resolve")
+    db.execute("CREATE VIEW time_to_resolve AS SELECT 1 AS stale")
+    db.close()
+    reopened = open_archive(tmp_path / "a.db")
+    assert "incident_overview" in reopened.view_names()
+    assert "stale" not in reopened["time_to_resolve"].columns_dict

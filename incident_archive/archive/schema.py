@@ -1,18 +1,21 @@
-"""The archive's schema, in one place, as an ordered list of migrations.
+"""The archive's schema, in one place, as named migrations (sqlite-utils' ``Migrations``).
 
-``PRAGMA user_version`` records how many migrations an archive has had, so opening an
-archive written by an older version of this project upgrades it in place: each missing
-migration runs once, in its own transaction, and none of them drops data.
-Add a migration by appending a function to ``MIGRATIONS``; never edit a released one.
+Each migration is a function registered in order; its name is its identity, recorded in
+``_sqlite_migrations`` in the transaction that applies it, so opening an archive written
+by an older version of this project upgrades it in place. A released migration is never
+edited: a new need is a new function. Views are not migrated: ``archive.views`` rebuilds
+them whenever an archive is opened, so the SQL of each lives in one place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("incident_archive")
 
 
+@MIGRATIONS(name="initial")
 def _initial(db: sqlite_utils.Database) -> None:
     db["sources"].create(
         {
@@ -111,6 +114,7 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["incident_updates"].enable_fts(["body"], create_triggers=True)
 
 
+@MIGRATIONS(name="impacts_regions_aliases")
 def _impacts_regions_aliases(db: sqlite_utils.Database) -> None:
     """Per-component impact windows (incident.io), affected regions (clouds), the other
     ids an incident is known by (a page that moved platform), and crawl notes."""
@@ -144,6 +148,7 @@ def _impacts_regions_aliases(db: sqlite_utils.Database) -> None:
     db["crawl_runs"].add_column("notes", str)
 
 
+@MIGRATIONS(name="news")
 def _news(db: sqlite_utils.Database) -> None:
     """News articles about outages, the feeds that carried them, their links to incidents;
     and which provider depends on which (from the sources file)."""
@@ -187,13 +192,9 @@ def _news(db: sqlite_utils.Database) -> None:
         db["crawl_runs"].add_column(column, int)
 
 
-# The views as migration 4 made them; later migrations add the others.
-ANALYTICS_VIEWS_OF_MIGRATION_4 = (
-    "incident_services", "incident_stages", "time_to_resolve", "time_between_failures", "stage_durations",
-    "incidents_per_month", "outage_minutes", "daily_availability", "upstream_overlaps", "provider_cooccurrence",
-)
 
 
+@MIGRATIONS(name="analytics")
 def _analytics(db: sqlite_utils.Database) -> None:
     """Daily outage minutes per service (uptime bars), and the analytics views."""
     db["daily_outages"].create(
@@ -210,45 +211,37 @@ def _analytics(db: sqlite_utils.Database) -> None:
         foreign_keys=[("source", "sources", "id")],
     )
     db["daily_outages"].create_index(["source", "service", "day"])
-    from incident_archive.archive.views import VIEWS
-
-    for name, sql in VIEWS.items():
-        if name in ANALYTICS_VIEWS_OF_MIGRATION_4:
-            db.create_view(name, sql, replace=True)
 
 
+@MIGRATIONS(name="overview")
 def _overview(db: sqlite_utils.Database) -> None:
     """A browsing view of incidents with their year and components, for facets."""
-    from incident_archive.archive.views import VIEWS
-
-    db.create_view("incident_overview", VIEWS["incident_overview"], replace=True)
+    # It made views, which are now built whenever an archive is opened (archive/views.py).
 
 
+@MIGRATIONS(name="service_outage_views")
 def _service_outage_views(db: sqlite_utils.Database) -> None:
     """Outage days per service, and how often two services were down on the same day."""
-    from incident_archive.archive.views import VIEWS
-
-    for name in ("service_outage_days", "service_outage_cooccurrence"):
-        db.create_view(name, VIEWS[name], replace=True)
+    # It made views, which are now built whenever an archive is opened (archive/views.py).
 
 
+@MIGRATIONS(name="time_to_resolve_from_first_response")
 def _time_to_resolve_from_first_response(db: sqlite_utils.Database) -> None:
     """Time to resolve counts from the first investigating/identified/monitoring post.
 
     Counting from the first post of any kind gave incidents first posted already
     resolved a time to resolve of zero, which pulled every mean down.
     """
-    from incident_archive.archive.views import VIEWS
-
-    for name in ("incident_stages", "time_to_resolve"):
-        db.create_view(name, VIEWS[name], replace=True)
+    # It made views, which are now built whenever an archive is opened (archive/views.py).
 
 
+@MIGRATIONS(name="title_index")
 def _title_index(db: sqlite_utils.Database) -> None:
     """Finding another platform's copy of an incident looks up its title in its source."""
     db.execute("CREATE INDEX IF NOT EXISTS incidents_source_title ON incidents(source, lower(trim(title)))")
 
 
+@MIGRATIONS(name="text_indexed_by_the_writer")
 def _text_indexed_by_the_writer(db: sqlite_utils.Database) -> None:
     """The archive writer adds new incidents and updates to the full-text indexes once
     per batch (ArchiveWriter._index_new_text); per-row insert triggers cost half of a
@@ -257,12 +250,28 @@ def _text_indexed_by_the_writer(db: sqlite_utils.Database) -> None:
         db.execute(f"DROP TRIGGER IF EXISTS [{table}_ai]")
 
 
+# The stage times as the stage-times migration computed them (frozen here: the writer's
+# own query lives in archive/views.py and may change).
+STAGE_TIMES_OF_MIGRATION = """
+    select u.incident_id, i.source,
+           min(u.posted_at) as first_posted_at,
+           min(case when u.status in ('investigating', 'identified', 'monitoring') then u.posted_at end)
+               as first_response_at,
+           min(case when u.status = 'investigating' then u.posted_at end) as investigating_at,
+           min(case when u.status = 'identified' then u.posted_at end) as identified_at,
+           min(case when u.status = 'monitoring' then u.posted_at end) as monitoring_at,
+           max(case when u.status = 'resolved' then u.posted_at end) as resolved_post_at,
+           min(case when u.status = 'postmortem' then u.posted_at end) as postmortem_at,
+           i.impact
+    from incident_updates u join incidents i on i.id = u.incident_id
+"""
+
+
+@MIGRATIONS(name="stage_times_table")
 def _stage_times_table(db: sqlite_utils.Database) -> None:
     """Each incident's stage times as a table the writer keeps (was computed by a view
     from every update on every query), and indexes for the pages people open most:
     facets by impact and status, updates newest first."""
-    from incident_archive.archive.views import STAGE_TIMES_SELECT, VIEWS
-
     db["incident_stage_times"].create(
         {"incident_id": str, "source": str, "first_posted_at": str, "first_response_at": str,
          "investigating_at": str, "identified_at": str, "monitoring_at": str, "resolved_post_at": str,
@@ -271,22 +280,23 @@ def _stage_times_table(db: sqlite_utils.Database) -> None:
         foreign_keys=[("incident_id", "incidents", "id")],
     )
     columns = ", ".join(db["incident_stage_times"].columns_dict)  # as this migration made them
-    db.execute(f"INSERT INTO incident_stage_times SELECT {columns} FROM ({STAGE_TIMES_SELECT} GROUP BY u.incident_id)")
+    db.execute(f"INSERT INTO incident_stage_times SELECT {columns} FROM ({STAGE_TIMES_OF_MIGRATION} GROUP BY u.incident_id)")
     db["incident_stage_times"].create_index(["first_posted_at"])
     db["incident_stage_times"].create_index(["source", "first_posted_at"])
     db["incidents"].create_index(["impact"], if_not_exists=True)
     db["incidents"].create_index(["status"], if_not_exists=True)
     db["incident_updates"].create_index(["status"], if_not_exists=True)
     db["incident_updates"].create_index(["posted_at"], if_not_exists=True)
-    db.create_view("incident_stages", VIEWS["incident_stages"], replace=True)
 
 
+@MIGRATIONS(name="interval_indexes")
 def _interval_indexes(db: sqlite_utils.Database) -> None:
     """"What was down at a moment" reads incidents by end and by the longest duration."""
     db["incidents"].create_index(["resolved_at"], if_not_exists=True)
     db["incidents"].create_index(["duration_s"], if_not_exists=True)
 
 
+@MIGRATIONS(name="title_and_start_index")
 def _title_and_start_index(db: sqlite_utils.Database) -> None:
     """A copy under another id is looked for among same-titled incidents that started
     within hours: titles recur thousands of times, so the start is in the index too."""
@@ -294,6 +304,7 @@ def _title_and_start_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX incidents_source_title_started ON incidents(source, lower(trim(title)), started_at)")
 
 
+@MIGRATIONS(name="impact_in_stage_times")
 def _impact_in_stage_times(db: sqlite_utils.Database) -> None:
     """Counting a year's incidents by impact read each incident's row for its impact
     (1.1 s at 1,000,000 incidents): the stage times carry it, in a covering index that
@@ -305,13 +316,11 @@ def _impact_in_stage_times(db: sqlite_utils.Database) -> None:
     db["incident_stage_times"].create_index(["source", "first_posted_at", "impact"])
 
 
+@MIGRATIONS(name="service_stage_times")
 def _service_stage_times(db: sqlite_utils.Database) -> None:
     """Stage times per service as a view on the writer's table alone; the per-service
     analytics read it instead of joining every incident twice."""
-    from incident_archive.archive.views import VIEWS
-
-    for name in ("service_stage_times", "time_to_resolve", "time_between_failures", "stage_durations"):
-        db.create_view(name, VIEWS[name], replace=True)
+    # It made views, which are now built whenever an archive is opened (archive/views.py).
 
 
 VERSIONED_INCIDENT_FIELDS = ("title", "impact", "impact_raw", "status", "started_at", "started_at_basis",
@@ -319,6 +328,7 @@ VERSIONED_INCIDENT_FIELDS = ("title", "impact", "impact_raw", "status", "started
 VERSIONED_UPDATE_FIELDS = ("status", "body", "posted_at")
 
 
+@MIGRATIONS(name="walks_versions_removals")
 def _walks_versions_removals(db: sqlite_utils.Database) -> None:
     """Completeness: where each source's history walk stands (so an unfinished walk
     resumes), every version of an incident and an update the archive observed (the
@@ -374,40 +384,32 @@ def _walks_versions_removals(db: sqlite_utils.Database) -> None:
     db.execute(
         "INSERT INTO update_versions (update_id, incident_id, version, observed_at, status, body, posted_at) "
         "SELECT id, incident_id, 1, first_seen_at, status, body, posted_at FROM incident_updates")
-    from incident_archive.archive.views import VIEWS
-
-    for name in ("incident_revisions", "incidents_revised"):
-        db.create_view(name, VIEWS[name], replace=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _initial,
-    _impacts_regions_aliases,
-    _news,
-    _analytics,
-    _overview,
-    _service_outage_views,
-    _time_to_resolve_from_first_response,
-    _title_index,
-    _text_indexed_by_the_writer,
-    _stage_times_table,
-    _interval_indexes,
-    _title_and_start_index,
-    _impact_in_stage_times,
-    _service_stage_times,
-    _walks_versions_removals,
+# The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
+NUMBERED_BEFORE_NAMED = [
+    "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",
+    "time_to_resolve_from_first_response", "title_index", "text_indexed_by_the_writer", "stage_times_table",
+    "interval_indexes", "title_and_start_index", "impact_in_stage_times", "service_stage_times",
 ]
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+def bridge_numbered_migrations(db: sqlite_utils.Database) -> None:
+    """An archive made before named migrations counted them in ``user_version``: record
+    those as applied, once, so only the newer ones run."""
+    numbered = db.execute("PRAGMA user_version").fetchone()[0]
+    if not numbered or MIGRATIONS.applied(db):
+        return
+    with db.atomic():
+        MIGRATIONS.ensure_migrations_table(db)
+        for name in NUMBERED_BEFORE_NAMED[:numbered]:
+            db[MIGRATIONS.migrations_table].insert(
+                {"migration_set": MIGRATIONS.name, "name": name, "applied_at": "before named migrations"})
 
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Bring ``db`` up to the newest schema; returns how many migrations ran."""
-    current = schema_version(db)
-    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-        with db.atomic():
-            migration(db)
-            db.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS) - current
+    bridge_numbered_migrations(db)
+    pending = MIGRATIONS.pending(db)
+    MIGRATIONS.apply(db)
+    return len(pending)

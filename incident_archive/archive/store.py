@@ -19,7 +19,7 @@ import sqlite_utils
 
 from incident_archive.archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED_UPDATE_FIELDS, migrate
 from incident_archive.core.times import ISO_FORMAT, parse_time, seconds_between, utc_now
-from incident_archive.archive.views import STAGE_TIMES_SELECT
+from incident_archive.archive.views import STAGE_TIMES_SELECT, create_views
 from incident_archive.core.items import (ArticleItem, BodySeen, ComponentItem, IncidentItem, ListingItem, SourceStatusItem,
                            WalkState)
 
@@ -41,6 +41,7 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     migrate(db)
+    create_views(db)
     return db
 
 

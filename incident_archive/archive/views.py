@@ -27,6 +27,43 @@ STAGE_TIMES_SELECT = """
     from incident_updates u join incidents i on i.id = u.incident_id
 """
 
+# Bounds on the first post, for the canned queries that take two dates (empty: none).
+BETWEEN_DATES = """
+              and first_posted_at >= coalesce(nullif(:since, ''), '0000')
+              and first_posted_at <= coalesce(nullif(:until, ''), '9999')"""
+
+# Time to resolve per service: from the first investigating/identified/monitoring post to
+# the last resolved post (mean, median, p90). One text for the view and the canned query.
+TIME_TO_RESOLVE = """
+        with d as (
+            select source, service, (julianday(resolved_post_at) - julianday(first_response_at)) * 24 as hours
+            from service_stage_times
+            where resolved_post_at is not null and first_response_at is not null{bounds}
+        ), r as (
+            select *, row_number() over (partition by source, service order by hours) as n,
+                   count(*) over (partition by source, service) as total
+            from d
+        )
+        select source, service, total as incidents, round(avg(hours), 2) as mean_hours,
+               round(avg(case when n in ((total + 1) / 2, (total + 2) / 2) then hours end), 2) as median_hours,
+               round(max(case when n = (9 * total + 9) / 10 then hours end), 2) as p90_hours
+        from r group by source, service
+"""
+
+# Days between the first posts of consecutive incidents of a service.
+TIME_BETWEEN_FAILURES = """
+        with s as (
+            select source, service, first_posted_at as t from service_stage_times where 1 = 1{bounds}
+        ), g as (
+            select source, service,
+                   julianday(t) - julianday(lag(t) over (partition by source, service order by t)) as days
+            from s
+        )
+        select source, service, count(days) as gaps, round(avg(days), 2) as mean_days,
+               round(min(days), 2) as min_days, round(max(days), 2) as max_days
+        from g where days is not null group by source, service
+"""
+
 VIEWS = {
     "incident_overview": """
         select i.id, i.source, i.title, i.impact, i.status, i.started_at, i.resolved_at,
@@ -59,33 +96,8 @@ VIEWS = {
         left join incident_components ic on ic.incident_id = st.incident_id
         left join components c on c.id = ic.component_id
     """,
-    "time_to_resolve": """
-        with d as (
-            select source, service, (julianday(resolved_post_at) - julianday(first_response_at)) * 24 as hours
-            from service_stage_times
-            where resolved_post_at is not null and first_response_at is not null
-        ), r as (
-            select *, row_number() over (partition by source, service order by hours) as n,
-                   count(*) over (partition by source, service) as total
-            from d
-        )
-        select source, service, total as incidents, round(avg(hours), 2) as mean_hours,
-               round(avg(case when n in ((total + 1) / 2, (total + 2) / 2) then hours end), 2) as median_hours,
-               round(max(case when n = (9 * total + 9) / 10 then hours end), 2) as p90_hours
-        from r group by source, service
-    """,
-    "time_between_failures": """
-        with s as (
-            select source, service, first_posted_at as t from service_stage_times
-        ), g as (
-            select source, service,
-                   julianday(t) - julianday(lag(t) over (partition by source, service order by t)) as days
-            from s
-        )
-        select source, service, count(days) as gaps, round(avg(days), 2) as mean_days,
-               round(min(days), 2) as min_days, round(max(days), 2) as max_days
-        from g where days is not null group by source, service
-    """,
+    "time_to_resolve": TIME_TO_RESOLVE.format(bounds=""),
+    "time_between_failures": TIME_BETWEEN_FAILURES.format(bounds=""),
     "stage_durations": """
         select source, service, count(*) as incidents,
                round(avg((julianday(identified_at) - julianday(investigating_at)) * 24), 2) as investigating_hours,
@@ -195,3 +207,29 @@ VIEWS = {
                   and changed not in ('["status", "updated_at"]', '["updated_at"]', '["status"]')))
     """,
 }
+
+
+# Canned queries whose SQL is a view's with parameters: metadata.yaml names them, and
+# archive.web fills in their SQL from here.
+QUERIES = {
+    "time_to_resolve_between": TIME_TO_RESOLVE.format(bounds=BETWEEN_DATES) + "        order by source, incidents desc",
+    "time_between_failures_between": TIME_BETWEEN_FAILURES.format(bounds=BETWEEN_DATES)
+    + "        order by source, gaps desc",
+}
+
+
+def create_views(db) -> int:
+    """Make every view match the SQL above, as git-history's ``create_views`` does on every
+    run: views are derived, never migrated. Only views whose SQL differs are rebuilt, so
+    opening an unchanged archive writes nothing. Returns how many were rebuilt."""
+    words = lambda sql: " ".join((sql or "").split())  # noqa: E731 (SQLite keeps the text, not its spacing)
+    existing = {name: words(sql) for name, sql in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'")}
+    rebuilt = 0
+    with db.atomic():
+        for name, sql in VIEWS.items():
+            wanted = f"CREATE VIEW {name} AS {sql.strip()}"
+            if existing.get(name) != words(wanted):
+                db.execute(f"DROP VIEW IF EXISTS [{name}]")
+                db.execute(wanted)
+                rebuilt += 1
+    return rebuilt

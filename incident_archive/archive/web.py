@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from incident_archive.archive.views import QUERIES
+
 # Long SQL must not tie up a public server; the archive is read-only on the web.
 DATASETTE_SETTINGS = {
     "sql_time_limit_ms": 3000,
@@ -30,6 +32,9 @@ def metadata_path() -> Path:
 def load_metadata(db_path: str | Path) -> dict:
     """The metadata, with its database section named after the archive file."""
     metadata = yaml.safe_load(metadata_path().read_text(encoding="utf-8"))
+    queries = metadata["databases"]["archive"]["queries"]
+    for query, sql in QUERIES.items():
+        queries[query]["sql"] = sql.strip()
     name = Path(db_path).stem
     metadata["databases"][name] = metadata["databases"].pop("archive")
     for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
