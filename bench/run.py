@@ -28,7 +28,7 @@ import sqlite_utils
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.times import ISO_FORMAT
-from incident_archive.archive.views import STAGE_TIMES_SELECT
+from incident_archive.archive.incidents import STAGE_TIMES_SELECT
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 from incident_archive.testing.replay import serving
 from incident_archive.crawl.settings import ARCHIVE_BATCH_SIZE

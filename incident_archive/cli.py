@@ -6,7 +6,6 @@ only when every source succeeded, 1 when any failed.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -3,7 +3,6 @@ a re-run completes it to exactly what an uninterrupted crawl makes."""
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import subprocess
@@ -14,23 +13,10 @@ import sqlite_utils
 
 from incident_archive.testing.replay import serving
 from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
-from tests.conftest import FAST, run_cli, write_sources
+from tests.conftest import FAST, content, run_cli, write_sources
 
 # Columns that record when the archive saw something, which differ between two runs.
-WHEN = {"first_seen_at", "last_seen_at", "backfilled_at", "linked_at"}
-TABLES = ["sources", "components", "incidents", "incident_updates", "incident_components"]
 KILLS = 4
-
-
-def content(db_path) -> dict[str, list]:
-    db = sqlite_utils.Database(db_path)
-    state = {
-        table: sorted(json.dumps({k: v for k, v in row.items() if k not in WHEN}, sort_keys=True)
-                      for row in db[table].rows)
-        for table in TABLES
-    }
-    db.close()
-    return state
 
 
 def sound(db_path) -> None:

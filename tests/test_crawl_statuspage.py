@@ -9,16 +9,7 @@ import sqlite_utils
 from incident_archive.core.times import to_utc_iso
 from incident_archive.testing.replay import path_for
 from incident_archive.testing.statuspage_site import StatuspageSite
-from tests.conftest import FAST, run_cli, write_sources
-
-
-def dump(db_path) -> dict[str, list]:
-    """Every row of every archive table but the crawl log, to compare two states."""
-    db = sqlite_utils.Database(db_path)
-    tables = ["sources", "components", "incidents", "incident_updates", "incident_components"]
-    state = {t: sorted(map(json.dumps, db[t].rows)) for t in tables}
-    db.close()
-    return state
+from tests.conftest import FAST, dump, run_cli, write_sources
 
 
 def crawl(tmp_path, server, *extra):

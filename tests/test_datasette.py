@@ -8,28 +8,19 @@ import io
 
 import pytest
 
-from incident_archive.archive.web import datasette_instance
-from tests.conftest import FAST, run_cli, write_sources
 
 
-@pytest.fixture
-def crawled_archive(tmp_path, statuspage_site):
-    sources = write_sources(
-        tmp_path / "sources.toml",
-        [{"id": "acme", "kind": "statuspage", "name": "Acme AI", "url": statuspage_site.base_url}],
-    )
-    db_path = tmp_path / "archive.db"
-    run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, check_exit=0)
-    return db_path
+@pytest.fixture(scope="session")
+def crawled_archive(crawled_site):
+    return crawled_site[1]
 
 
 def get(ds, path):
     return asyncio.run(ds.client.get(path))
 
 
-def test_incidents_as_html_json_and_csv(crawled_archive, statuspage_site):
-    ds = datasette_instance(crawled_archive)
-    newest = statuspage_site.site.incidents[0]
+def test_incidents_as_html_json_and_csv(ds, crawled_site):
+    newest = crawled_site[0].incidents[0]
 
     html = get(ds, "/archive/incidents")
     assert html.status_code == 200
@@ -53,8 +44,7 @@ def test_incidents_as_html_json_and_csv(crawled_archive, statuspage_site):
     assert len(table) == 80 and {"id", "title", "impact", "started_at", "resolved_at"} <= set(table[0])
 
 
-def test_full_text_search_and_metadata(crawled_archive):
-    ds = datasette_instance(crawled_archive)
+def test_full_text_search_and_metadata(ds):
     found = get(ds, "/archive/incident_updates.json?_search=monitoring&_shape=array")
     assert found.status_code == 200 and found.json()
     assert all("monitoring" in r["body"].lower() for r in found.json())

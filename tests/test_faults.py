@@ -4,7 +4,6 @@ complete, the exit status says something failed, and nothing archived is lost or
 from __future__ import annotations
 
 import json
-import shutil
 import time
 
 import pytest
@@ -12,9 +11,8 @@ import sqlite_utils
 
 from incident_archive.testing.replay import path_for, serving
 from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
-from tests.conftest import FAST, run_cli, write_sources
+from tests.conftest import FAST, copy_archive, dump, run_cli, write_sources
 from tests.faults import Fault, fault_serving
-from tests.test_crawl_statuspage import dump
 
 # Fail fast: one retry, short waits, small limits.
 QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=2",
@@ -37,14 +35,6 @@ def sites(tmp_path_factory):
         base = root / "base.db"
         run_cli("crawl", "--db", str(base), "--sources", str(sources), *QUICK, check_exit=0)
         yield {"faulty": faulty, "elsewhere": elsewhere, "sources": sources, "base": base, "alpha": alpha}
-
-
-def copy_archive(base, target):
-    for suffix in ("", "-wal", "-shm"):
-        if (source := base.with_name(base.name + suffix)).exists():
-            shutil.copy(source, target.with_name(target.name + suffix))
-    shutil.copytree(base.with_name(base.name + ".httpcache"), target.with_name(target.name + ".httpcache"))
-    return target
 
 
 def crawl_with_fault(sites, tmp_path, path, fault):

@@ -14,8 +14,7 @@ from incident_archive.testing.incidentio_site import IncidentioSite
 from incident_archive.crawl.parsers.incidentio import parse_incidents, parse_summary, summary_from_html
 from incident_archive.testing.replay import serving
 from incident_archive.testing.statuspage_site import StatuspageSite
-from tests.conftest import FAST, OPENAI_MOVE, run_cli, write_sources
-from tests.test_crawl_statuspage import dump
+from tests.conftest import FAST, OPENAI_MOVE, dump, run_cli, write_sources
 
 
 def test_real_native_incidents(realdata):

@@ -9,7 +9,7 @@ import json
 import pytest
 import sqlite_utils
 
-from incident_archive.archive.store import normalize_title
+from incident_archive.archive.identity import normalize_title
 from incident_archive.archive.web import datasette_instance
 from incident_archive.testing.azure_site import write_azure_site
 from incident_archive.testing.demo import RECORDED, azure_reviews
@@ -17,8 +17,7 @@ from incident_archive.testing.news_site import NEWS, write_news_site
 from incident_archive.crawl.parsers.articles import extract_article
 from incident_archive.testing.replay import serving
 from incident_archive.testing.statuspage_site import StatuspageSite
-from tests.conftest import FAST, run_cli, write_sources
-from tests.test_crawl_statuspage import dump
+from tests.conftest import FAST, dump, run_cli, write_sources
 
 
 def test_extraction_prefers_jsonld_then_opengraph_then_markup():

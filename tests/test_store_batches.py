@@ -71,7 +71,7 @@ def test_a_batch_stores_what_one_at_a_time_stores(tmp_path):
 
 def test_the_stage_times_follow_every_write(tmp_path):
     """The table the writer keeps equals the stage times computed afresh from the updates."""
-    from incident_archive.archive.views import STAGE_TIMES_SELECT
+    from incident_archive.archive.incidents import STAGE_TIMES_SELECT
 
     db, writer = archive(tmp_path / "a.db")
     batch = items()

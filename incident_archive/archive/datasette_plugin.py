@@ -4,6 +4,7 @@ the same time, the news about it, and the other ids it is known by."""
 from __future__ import annotations
 
 from datasette import hookimpl
+from datasette.utils import tilde_decode
 
 
 @hookimpl
@@ -13,7 +14,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
     async def incident_context():
         pks = request.url_vars.get("pks", "")
-        incident_id = pks.replace("~3A", ":").replace("%3A", ":")
+        incident_id = tilde_decode(pks)
         db = datasette.get_database(database)
         upstream = await db.execute(
             "select upstream_incident_id, upstream_source, upstream_title, upstream_started_at, "

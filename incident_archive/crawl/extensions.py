@@ -7,6 +7,8 @@ import sys
 from scrapy import signals
 from twisted.internet import task
 
+from incident_archive.crawl.report import SourceReport
+
 
 class CrawlProgress:
     """Every ``PROGRESS_INTERVAL`` seconds, one line per running source on stderr."""
@@ -33,7 +35,7 @@ class CrawlProgress:
         archived = sum(stats.get_value(f"archive/incidents_{k}", 0) for k in ("new", "updated", "unchanged"))
         print(
             f"  … {spider.name}: {stats.get_value('downloader/request_count', 0)} requests, "
-            f"{archived} incidents processed, {len(spider.errors)} problems",
+            f"{archived} incidents processed, {len(SourceReport.of(self.crawler).errors)} problems",
             file=sys.stderr,
             flush=True,
         )

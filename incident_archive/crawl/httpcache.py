@@ -2,9 +2,8 @@
 
 Scrapy's HTTP cache middleware and its RFC 2616 policy decide what is cached and when
 a request is revalidated (If-None-Match, If-Modified-Since); this module only keeps the
-entries. Scrapy's filesystem storage writes each entry as seven files: on this
-machine that was 28% of a crawl's time, it leaves millions of small files behind for
-thousands of sources, and a crawl killed between two of the files left an entry whose
+entries. Scrapy's filesystem storage writes each entry as seven files: slow (see
+docs/BENCHMARKS.md), it leaves millions of small files behind for thousands of sources, and a crawl killed between two of the files left an entry whose
 metadata was whole but whose body was a stub (the next crawl, told "304", parsed the
 stub). Here an entry is one row written in one transaction, so it is whole or absent,
 and an entry that cannot be read counts as absent.
@@ -101,7 +100,7 @@ class SqliteCacheStorage:
         if "cached" in response.flags:
             # Scrapy stores the cached copy again after a 304, with the 304's headers
             # merged in: the body is the one already stored, so only headers and time
-            # change (recompressing and rewriting the body was 4% of a recrawl).
+            # change, and the body is not recompressed and rewritten.
             updated = self.db.execute(
                 "update responses set headers = ?, stored_at = ? where fingerprint = ?",
                 [headers_dict_to_raw(response.headers), time(), key],

@@ -13,12 +13,13 @@ from email.utils import parsedate_to_datetime
 
 from urllib.parse import urlsplit
 
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.response import response_status_message
 
 from incident_archive.crawl.failures import describe_exception
 from incident_archive.crawl.origins import origin
+from incident_archive.crawl.report import SourceReport
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -49,6 +50,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
         self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 120.0)
 
+    def retry(self, request, reason):
+        """The retry Scrapy would make (its public helper), or None once retries are spent."""
+        return get_retry_request(request, spider=self.crawler.spider, reason=reason,
+                                 max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
+                                 priority_adjust=request.meta.get("priority_adjust", self.priority_adjust))
+
     def delay(self, request, response=None) -> float:
         asked = retry_after_seconds(response.headers.get(b"Retry-After")) if response is not None else None
         if asked is not None:
@@ -63,7 +70,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_response(self, request, response, spider=None):
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
-        retry = self._retry(request, response_status_message(response.status))
+        retry = self.retry(request, response_status_message(response.status))
         if retry is None:
             return response
         await self.wait(self.delay(request, response))
@@ -72,7 +79,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(self, request, exception, spider=None):
         if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
             return None
-        retry = self._retry(request, exception)
+        retry = self.retry(request, exception)
         if retry is None:
             return None
         await self.wait(self.delay(request))
@@ -91,10 +98,7 @@ class DownloadFailureRecorder:
         return cls(crawler)
 
     def process_exception(self, request, exception, spider=None):
-
-        failures = getattr(self.crawler.spider, "download_failures", None)
-        if failures is not None:
-            failures.append(describe_exception(exception, request))
+        SourceReport.of(self.crawler).download_failed(describe_exception(exception, request))
         return None
 
 

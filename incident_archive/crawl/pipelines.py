@@ -12,6 +12,7 @@ from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.times import utc_now
 from incident_archive.core.items import (ArticleItem, BodySeen, ComponentItem, IncidentItem, ListingItem, SourceStatusItem,
                            WalkState)
+from incident_archive.crawl.report import SourceReport
 from incident_archive.crawl.shared import SharedHandles
 
 COUNTS = (
@@ -34,6 +35,7 @@ class ArchivePipeline:
         self.crawler = crawler
         self.db_path = crawler.settings.get("ARCHIVE_DB")
         self.stats = crawler.stats
+        self.report = SourceReport(crawler.stats)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -45,7 +47,7 @@ class ArchivePipeline:
 
     def request_dropped(self, request, spider):
         """The scheduler refused a request: it repeats one already made."""
-        spider.errors.append(f"{request.url}: dropped: it repeats a request already made (a redirect loop?)")
+        self.report.failed(f"{request.url}: dropped: it repeats a request already made (a redirect loop?)")
 
     def open_spider(self, spider=None):
         spider = spider or self.crawler.spider
@@ -68,7 +70,7 @@ class ArchivePipeline:
 
     def spider_error(self, failure, response, spider):
         """An unexpected exception in a callback: the source failed, the crawl goes on."""
-        spider.errors.append(f"{response.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
+        self.report.failed(f"{response.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
 
     def process_item(self, item, spider=None):
         if isinstance(item, IncidentItem):
@@ -107,8 +109,7 @@ class ArchivePipeline:
                     results.append(self.writer.save_incident(item, self.seen_at))
                 except Exception as error:
                     self.lost_writes = True
-                    self.crawler.spider.errors.append(
-                        f"incident {item.native_id} not archived: {type(error).__name__}: {error}")
+                    self.report.failed(f"incident {item.native_id} not archived: {type(error).__name__}: {error}")
         for outcome, updates_new in results:
             self.counts[f"incidents_{outcome}"] += 1
             self.counts["updates_new"] += updates_new
@@ -138,14 +139,15 @@ class ArchivePipeline:
     def finish_run(self, spider, reason: str) -> None:
         stats = self.stats.get_stats()
         counts = dict(self.counts)
-        counts["items_skipped"] = spider.skipped
+        report = self.report
+        counts["items_skipped"] = report.skipped_count
         counts["requests"] = stats.get("downloader/request_count", 0)
         counts["responses_not_modified"] = stats.get("httpcache/revalidate", 0)
-        errors = list(dict.fromkeys(spider.errors))
+        errors = report.errors
         if stats.get("httpcache/errorrecovery", 0):
             # Scrapy's cache answers a failed revalidation with the last good copy: the
             # archive is intact, but the page was not read afresh, and the user must know.
-            reasons = "; ".join(dict.fromkeys(spider.download_failures)) or "a download failed"
+            reasons = "; ".join(report.download_failures) or "a download failed"
             errors.append(f"{reasons} (the HTTP cache's last good copy was used instead)")
         if stats.get("offsite/filtered", 0):
             errors.append(
@@ -158,8 +160,8 @@ class ArchivePipeline:
         if spider.walk is not None and spider.walk.active and not spider.walk.complete and not errors:
             errors.append("the history walk did not finish")
         outcome = "interrupted" if interrupted else "ok" if not errors else "failed"
-        counts["notes"] = "; ".join(dict.fromkeys(spider.notes)) or None
-        counts["problems"] = join_capped(list(dict.fromkeys(spider.problems))) or None
+        counts["notes"] = "; ".join(report.notes) or None
+        counts["problems"] = join_capped(report.problems) or None
         self.writer.finish_run(self.run_id, outcome, join_capped(errors) or None, counts)
 
 

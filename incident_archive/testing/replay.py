@@ -122,8 +122,8 @@ class ReplayHandler(BaseHTTPRequestHandler):
 class ReplayServer(ThreadingHTTPServer):
     daemon_threads = True
     # socketserver's default listen backlog is 5: with hundreds of sources connecting at
-    # once, the kernel drops SYNs and clients wait out 1, 3, 7, 15 s retransmissions,
-    # which a benchmark would blame on the crawler.
+    # once, the kernel drops SYNs and clients wait out SYN retransmissions, which a
+    # benchmark would blame on the crawler.
     request_queue_size = 1024
 
     def __init__(self, root: Path, port: int = 0):
@@ -135,7 +135,7 @@ class ReplayServer(ThreadingHTTPServer):
         # "ignored" (Last-Modified sent, every request answered in full).
         self.validators = "etag"
         # Tests assert on every request made; a benchmark serving hundreds of thousands
-        # turns this off (283,000 requests kept about 300 MB of headers).
+        # turns this off (the log of their headers would be the benchmark's own memory).
         self.keep_log = True
 
     def record(self, request: LoggedRequest) -> None:

@@ -62,7 +62,7 @@ class AzureSpider(SourceSpider):
         try:
             incidents = parse.parse_history_page(response.body, self.source.id, self.source.url)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             self.walk.page_failed(page)
             return
         incidents = list(self.once_each(incidents, response))

@@ -20,6 +20,7 @@ from incident_archive.core.sources import Source
 from incident_archive.crawl.failures import describe_failure
 from incident_archive.crawl.origins import origin
 from incident_archive.crawl.parsers import ParseError
+from incident_archive.crawl.report import SourceReport
 from incident_archive.crawl.spiders.walk import HistoryWalk
 
 
@@ -66,14 +67,6 @@ class SourceSpider(scrapy.Spider):
         # Read only: a set given is kept, not copied (the runner made it for this spider).
         self.known_complete = as_set(known_complete)
         self.known_open = as_set(known_open)
-        self.errors: list[str] = []
-        # Why downloads failed, even those the HTTP cache then answered from its copy.
-        self.download_failures: list[str] = []
-        # What went differently but did not fail (a fallback endpoint used, say).
-        self.notes: list[str] = []
-        # What a page said that the archive kept without (absurd times, repeated ids).
-        self.problems: list[str] = []
-        self.skipped = 0
         # The walk back through the source's history, for kinds that paginate.
         self.walk_state = walk_state or WalkState(source.id, self.name)
         self.walk: HistoryWalk | None = None
@@ -93,6 +86,11 @@ class SourceSpider(scrapy.Spider):
             self._origins = {origin(url) for url in urls}
         return self._origins
 
+    @property
+    def report(self) -> SourceReport:
+        """This source's crawl report (in the crawler's stats)."""
+        return SourceReport.of(self.crawler)
+
     def start_walk(self, next_page, quiet_pages: int | None = None) -> HistoryWalk:
         self.walk = HistoryWalk(self.walk_state, next_page, self.crawler.settings.getint("ARCHIVE_MAX_PAGES"),
                                 quiet_pages)
@@ -101,19 +99,18 @@ class SourceSpider(scrapy.Spider):
     def walk_stopped(self) -> None:
         """Name a walk that stopped for a reason of its own (a loop, the page limit)."""
         if self.walk is not None and self.walk.problem:
-            self.errors.append(self.walk.problem)
+            self.report.failed(self.walk.problem)
 
     def url(self, path: str) -> str:
         return self.source.url.rstrip("/") + path
 
     def on_error(self, failure) -> None:
         """Errback for every request: record the reason, let the crawl go on."""
-        self.errors.append(describe_failure(failure))
+        self.report.failed(describe_failure(failure))
 
-    def report(self, problem: ParseError | str) -> None:
+    def skip(self, problem: ParseError | str) -> None:
         """A malformed record or body: skipped, counted and reported."""
-        self.skipped += 1
-        self.errors.append(problem.reason if isinstance(problem, ParseError) else str(problem))
+        self.report.skipped(problem.reason if isinstance(problem, ParseError) else str(problem))
 
     def incidents_from(self, response, parser, *args):
         """Run a parser on a response body; report what it could not read, yield the
@@ -124,7 +121,7 @@ class SourceSpider(scrapy.Spider):
         try:
             result = parser(response.body, self.source.id, *args)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             return
         yield from self.accept(result, response)
 
@@ -134,18 +131,18 @@ class SourceSpider(scrapy.Spider):
         neither parsed nor written again."""
         digest = body_digest(response.body, parser)
         if self.body_digests.get(response.url) == digest:
-            self.notes.append(f"{response.url}: the same body as last time; not parsed again")
+            self.report.noted(f"{response.url}: the same body as last time; not parsed again")
             return
-        problems_before = (len(self.errors), self.skipped)
+        problems_before = self.report.marker()
         yield from self.incidents_from(response, parser, *args)
-        if (len(self.errors), self.skipped) == problems_before:
+        if self.report.marker() == problems_before:
             yield BodySeen(self.source.id, response.url, digest)
 
     def accept(self, result, response):
         """A parser's result: problems reported, incidents marked fresh or revalidated."""
         incidents, problems = result if isinstance(result, tuple) else (result, [])
         for problem in problems:
-            self.report(problem)
+            self.skip(problem)
         yield from self.once_each(incidents, response)
 
     def once_each(self, incidents, response):
@@ -153,10 +150,11 @@ class SourceSpider(scrapy.Spider):
         seen = set()
         for incident in incidents:
             if incident.native_id in seen:
-                self.problems.append(f"{response.url}: incident {incident.native_id} appears twice; kept the first")
+                self.report.problem(f"{response.url}: incident {incident.native_id} appears twice; kept the first")
                 continue
             seen.add(incident.native_id)
-            self.problems.extend(absurd_times(incident))
+            for problem in absurd_times(incident):
+                self.report.problem(problem)
             incident.fresh = self.is_fresh(response)
             yield incident
 

@@ -85,7 +85,7 @@ class IncidentioSpider(SourceSpider):
 
     def fall_back_summary(self, reason: str):
         """The page's own HTML embeds the native summary; the shim's summary has no groups."""
-        self.notes.append(f"native summary failed ({reason}); used the page's HTML")
+        self.report.noted(f"native summary failed ({reason}); used the page's HTML")
         yield scrapy.Request(self.url("/"), callback=self.parse_page_html, errback=self.page_html_failed,
                              dont_filter=True)
 
@@ -103,14 +103,14 @@ class IncidentioSpider(SourceSpider):
         yield from self.fall_back_to_shim_summary(describe_failure(failure))
 
     def fall_back_to_shim_summary(self, reason: str):
-        self.notes.append(f"page HTML failed ({reason}); used /api/v2/summary.json")
+        self.report.noted(f"page HTML failed ({reason}); used /api/v2/summary.json")
         yield scrapy.Request(self.url("/api/v2/summary.json"), callback=self.parse_compat_summary, errback=self.on_error)
 
     def parse_compat_summary(self, response):
         try:
             status, components = compat.parse_summary(response.body, self.source.id)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             return
         yield status
         yield from components
@@ -148,7 +148,7 @@ class IncidentioSpider(SourceSpider):
         yield from self.fall_back_incidents(describe_failure(failure))
 
     def fall_back_incidents(self, reason: str):
-        self.notes.append(f"native incidents failed ({reason}); used /api/v2/incidents.json")
+        self.report.noted(f"native incidents failed ({reason}); used /api/v2/incidents.json")
         yield scrapy.Request(
             self.url("/api/v2/incidents.json"), callback=self.parse_compat_incidents, errback=self.compat_failed
         )
@@ -159,7 +159,7 @@ class IncidentioSpider(SourceSpider):
 
     def compat_failed(self, failure):
         self.on_error(failure)
-        self.notes.append("used /feed.atom")
+        self.report.noted("used /feed.atom")
         yield scrapy.Request(self.url("/feed.atom"), callback=self.parse_feed_atom, errback=self.on_error)
 
     def parse_feed_atom(self, response):
@@ -184,7 +184,7 @@ class IncidentioSpider(SourceSpider):
         try:
             result = parse.parse_incidents(response.body, self.source.id, self.source.url)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             self.walk.page_failed(month)
             return
         incidents = list(self.accept(result, response))

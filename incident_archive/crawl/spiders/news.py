@@ -44,7 +44,7 @@ class NewsSpider(SourceSpider):
         try:
             entries = parse.parse_feed(response.body, self.source.id)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             return
         for entry in entries:
             if not parse.is_about_outage(entry, self.names):
@@ -67,7 +67,7 @@ class NewsSpider(SourceSpider):
         """A paywalled or broken page: keep what the feed gave, and say why."""
         entry = failure.request.cb_kwargs["entry"]
         reason = describe_failure(failure)
-        self.notes.append(f"article kept from the feed only: {reason}")
+        self.report.noted(f"article kept from the feed only: {reason}")
         item = parse.article_from(entry, self.source.id, None, reason)
         item.outlet = self.source.options.get("outlet") or self.source.name
         yield item

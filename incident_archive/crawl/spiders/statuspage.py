@@ -51,7 +51,7 @@ class StatuspageSpider(SourceSpider):
         try:
             status, components = parse.parse_summary(response.body, self.source.id)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             return
         yield status
         yield from components
@@ -59,7 +59,7 @@ class StatuspageSpider(SourceSpider):
     def summary_failed(self, failure):
         if forbidden_by_robots(failure):
             self.outside_api = True
-            self.notes.append("robots.txt forbids /api/; read /index.json, /history.json and /incidents/")
+            self.report.noted("robots.txt forbids /api/; read /index.json, /history.json and /incidents/")
             yield scrapy.Request(self.url("/index.json"), callback=self.parse_summary, errback=self.on_error)
         else:
             self.on_error(failure)
@@ -71,7 +71,7 @@ class StatuspageSpider(SourceSpider):
             yield from self.fall_back_to_atom(error.reason)
             return
         for problem in problems:
-            self.report(problem)
+            self.skip(problem)
         incidents = list(self.once_each(incidents, response))
         listed = {incident.native_id for incident in incidents}
         if self.source.options.get("history", True):
@@ -119,7 +119,7 @@ class StatuspageSpider(SourceSpider):
     def fall_back_to_atom(self, reason: str):
         """The JSON API failed: the Atom feed still has the 25 newest incidents and their
         updates (no impact or components). The history walk goes on without them."""
-        self.notes.append(f"incidents.json failed ({reason}); used /history.atom")
+        self.report.noted(f"incidents.json failed ({reason}); used /history.atom")
         if self.source.options.get("history", True):
             yield from self.plan_walk(set(), this_month())
         yield scrapy.Request(self.url("/history.atom"), callback=self.parse_atom, errback=self.on_error)
@@ -144,7 +144,7 @@ class StatuspageSpider(SourceSpider):
         try:
             history = parse.parse_history_page(response.body, self.source.id)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             self.walk.page_failed(page)
             return
         codes = [e.code for e in history.entries]
@@ -178,7 +178,7 @@ class StatuspageSpider(SourceSpider):
         try:
             incident = parse.parse_incident(response.body, self.source.id, self.source.url)
         except ParseError as error:
-            self.report(error)
+            self.skip(error)
             if page is not None:
                 self.walk.page_failed(page)
             return

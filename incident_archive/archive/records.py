@@ -1,0 +1,102 @@
+"""The crawl's own records: the sources, each crawl run's outcome and counts, where each
+source's history walk stands, and the bodies already taken in."""
+
+from __future__ import annotations
+
+import json
+
+from incident_archive.archive.writing import Writer
+from incident_archive.core.items import BodySeen, SourceStatusItem, WalkState
+from incident_archive.core.times import utc_now
+
+
+class CrawlRecords(Writer):
+    def save_source(
+        self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None,
+        aliases: list | None = None, migrated: dict | None | object = ...,
+    ) -> None:
+        """Record a source as the sources file describes it (``migrated`` left out, as an
+        import does, keeps the declared platform move)."""
+        existing = self._row("sources", source_id)
+        if migrated is ...:
+            migrated = {"from": existing["migrated_from"], "on": existing["migrated_on"]} if existing else None
+        record = {
+            "id": source_id,
+            "kind": kind,
+            "name": name,
+            "url": url,
+            "depends_on": json.dumps(depends_on) if depends_on else None,
+            "aliases": json.dumps(aliases) if aliases else None,
+            "migrated_from": (migrated or {}).get("from"),
+            "migrated_on": (migrated or {}).get("on"),
+        }
+        self._migrations.pop(source_id, None)
+        if existing is None:
+            with self.db.atomic():
+                self.db["sources"].insert(record)
+        elif any(existing.get(k) != v for k, v in record.items()):
+            with self.db.atomic():
+                self.db["sources"].update(source_id, record)
+
+    def save_source_status(self, item: SourceStatusItem) -> None:
+        record = {"status_indicator": item.indicator, "status_description": item.description}
+        existing = self._row("sources", item.source)
+        if existing and any(existing[k] != v for k, v in record.items()):
+            with self.db.atomic():
+                self.db["sources"].update(item.source, record)
+
+    def save_walk_state(self, state: WalkState, when: str | None = None) -> None:
+        """Record where a source's history walk stands; a walk that reached the end of
+        the history marks the source backfilled."""
+        when = when or utc_now()
+        with self.db.atomic():
+            self.db["source_walks"].upsert(
+                {"source": state.source, "walk": state.walk, "covered_until": state.covered_until,
+                 "open_top": state.open_top, "resume_at": state.resume_at, "reached_end": int(state.reached_end),
+                 "stopped": state.stopped, "pages": state.pages, "run_id": self.run_id, "updated_at": when},
+                pk="source")
+            if state.reached_end and not state.open_top and not self.is_backfilled(state.source):
+                self.db["sources"].update(state.source, {"backfilled_at": when})
+
+    def walk_state(self, source_id: str) -> WalkState | None:
+        row = self._first("SELECT * FROM source_walks WHERE source = ?", [source_id])
+        if row is None:
+            return None
+        return WalkState(row["source"], row["walk"], row["covered_until"], row["open_top"], row["resume_at"],
+                         bool(row["reached_end"]), row["stopped"], row["pages"] or 0)
+
+    def save_body_seen(self, seen: BodySeen, when: str | None = None) -> None:
+        with self.db.atomic():
+            self.db["response_digests"].upsert(
+                {"source": seen.source, "url": seen.url, "digest": seen.digest, "seen_at": when or utc_now()},
+                pk=("source", "url"))
+
+    def body_digests(self, source_id: str) -> dict[str, str]:
+        """The digest of each body of this source the archive has taken in, by URL."""
+        return dict(self.db.execute("SELECT url, digest FROM response_digests WHERE source = ?", [source_id]))
+
+    def is_backfilled(self, source_id: str) -> bool:
+        row = self._row("sources", source_id)
+        return bool(row and row.get("backfilled_at"))
+
+    def start_run(self, crawl_id: str, source: str, kind: str) -> int:
+        with self.db.atomic():
+            table = self.db["crawl_runs"].insert(
+                {"crawl_id": crawl_id, "source": source, "kind": kind, "started_at": utc_now(), "outcome": "running"}
+            )
+        return table.last_pk
+
+    def close_interrupted_runs(self) -> int:
+        """Runs still 'running' when a new crawl starts were killed: say so."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE crawl_runs SET outcome = 'interrupted', error = 'the crawl stopped before this source finished' "
+                "WHERE outcome = 'running'"
+            )
+        return cursor.rowcount
+
+    def finish_run(self, run_id: int, outcome: str, error: str | None, counts: dict[str, int]) -> None:
+        with self.db.atomic():
+            self.db["crawl_runs"].update(
+                run_id, {"finished_at": utc_now(), "outcome": outcome, "error": error, **counts}
+            )
