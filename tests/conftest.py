@@ -22,7 +22,7 @@ REALDATA = PROJECT.parent / "shared" / "realdata"
 OPENAI_MOVE = {"from": "statuspage", "on": "2025-06-01"}
 
 # Crawl recorded sites at full speed: politeness delays only slow the tests down.
-FAST = ["--setting", "AUTOTHROTTLE_ENABLED=False", "--setting", "PROGRESS_INTERVAL=0"]
+FAST = ["--setting", "AUTOTHROTTLE_ENABLED=False", "--setting", "ARCHIVE_PROGRESS_INTERVAL=0"]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.conftest import FAST, copy_archive, run_cli, write_sources
 from tests.conftest import content as archived
 from tests.faults import Fault, fault_serving
 
-QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=3"]
+QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "ARCHIVE_RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=3"]
 TABLES = ["sources", "components", "incidents", "incident_updates", "incident_components", "incident_versions",
           "update_versions", "source_walks"]
 OLD, GROWN = 60, 420  # incidents before and after the site grew

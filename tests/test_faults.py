@@ -15,8 +15,8 @@ from tests.conftest import FAST, copy_archive, dump, run_cli, write_sources
 from tests.faults import Fault, fault_serving
 
 # Fail fast: one retry, short waits, small limits.
-QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=2",
-         "-s", "DOWNLOAD_MAXSIZE=1048576", "-s", "RETRY_AFTER_MAX=5"]
+QUICK = [*FAST, "-s", "RETRY_TIMES=1", "-s", "ARCHIVE_RETRY_BACKOFF_BASE=0.05", "-s", "DOWNLOAD_TIMEOUT=2",
+         "-s", "DOWNLOAD_MAXSIZE=1048576", "-s", "ARCHIVE_RETRY_AFTER_MAX=5"]
 SUMMARY, LISTING, HISTORY = "/api/v2/summary.json", "/api/v2/incidents.json", "/history.json?page=1"
 
 

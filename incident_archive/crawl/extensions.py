@@ -11,7 +11,7 @@ from incident_archive.crawl.report import SourceReport
 
 
 class CrawlProgress:
-    """Every ``PROGRESS_INTERVAL`` seconds, one line per running source on stderr."""
+    """Every ``ARCHIVE_PROGRESS_INTERVAL`` seconds, one line per running source on stderr."""
 
     def __init__(self, crawler, interval: float):
         self.crawler = crawler
@@ -20,7 +20,7 @@ class CrawlProgress:
 
     @classmethod
     def from_crawler(cls, crawler):
-        extension = cls(crawler, crawler.settings.getfloat("PROGRESS_INTERVAL", 10.0))
+        extension = cls(crawler, crawler.settings.getfloat("ARCHIVE_PROGRESS_INTERVAL", 10.0))
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension

@@ -41,14 +41,14 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
 
 class BackoffRetryMiddleware(RetryMiddleware):
     """Retry like Scrapy does, but wait first: ``Retry-After`` when the server gives one
-    (capped at ``RETRY_AFTER_MAX``), else ``RETRY_BACKOFF_BASE * 2**n`` with jitter
-    (capped at ``RETRY_BACKOFF_MAX``). Each wait is counted in the crawl's stats."""
+    (capped at ``ARCHIVE_RETRY_AFTER_MAX``), else ``ARCHIVE_RETRY_BACKOFF_BASE * 2**n`` with jitter
+    (capped at ``ARCHIVE_RETRY_BACKOFF_MAX``). Each wait is counted in the crawl's stats."""
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
-        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 120.0)
+        self.base = settings.getfloat("ARCHIVE_RETRY_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("ARCHIVE_RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_max = settings.getfloat("ARCHIVE_RETRY_AFTER_MAX", 120.0)
 
     def retry(self, request, reason):
         """The retry Scrapy would make (its public helper), or None once retries are spent."""

@@ -133,11 +133,11 @@ def run_crawl(
                 **extra,
             )
 
-        # At most CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
+        # At most ARCHIVE_CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
         # its own engine, so memory stays flat however many sources the file lists.
         from twisted.internet import defer
 
-        slots = defer.DeferredSemaphore(settings.getint("CONCURRENT_SOURCES"))
+        slots = defer.DeferredSemaphore(settings.getint("ARCHIVE_CONCURRENT_SOURCES"))
         crawls = [slots.run(crawl_source, source) for source in sources]
         defer.DeferredList(crawls).addBoth(_stop_reactor)
         process.start(stop_after_crawl=False)

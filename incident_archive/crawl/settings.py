@@ -17,14 +17,14 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
 # Sources crawled at the same time (one Scrapy crawler each); the rest wait their turn.
-CONCURRENT_SOURCES = 48
+ARCHIVE_CONCURRENT_SOURCES = 48
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 # Waits between retries: Retry-After when given, else 1 s, 2 s, 4 s ... (see middlewares.py).
-RETRY_BACKOFF_BASE = 1.0
-RETRY_BACKOFF_MAX = 60.0
-RETRY_AFTER_MAX = 120.0
+ARCHIVE_RETRY_BACKOFF_BASE = 1.0
+ARCHIVE_RETRY_BACKOFF_MAX = 60.0
+ARCHIVE_RETRY_AFTER_MAX = 120.0
 REDIRECT_MAX_TIMES = 5
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -72,7 +72,7 @@ SPIDER_MIDDLEWARES = {
 }
 # A development-time check that parses every callback's source, once per crawler.
 WARN_ON_GENERATOR_RETURN_VALUE = False
-PROGRESS_INTERVAL = 10.0
+ARCHIVE_PROGRESS_INTERVAL = 10.0
 
 # The crawl command prints one line per source with every failure; Scrapy's own log
 # (crawl --verbose) is for debugging.

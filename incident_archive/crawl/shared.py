@@ -1,6 +1,6 @@
 """One open SQLite connection per file for every crawler of a crawl.
 
-A crawl runs up to ``CONCURRENT_SOURCES`` crawlers at once in one thread. Each opening
+A crawl runs up to ``ARCHIVE_CONCURRENT_SOURCES`` crawlers at once in one thread. Each opening
 its own connections to the archive and to the HTTP cache meant a page cache per
 crawler and per file, and an open, pragmas and a migration check per source. Sharing is safe because every crawler runs
 in the reactor's thread, so a transaction is never interleaved with another.
