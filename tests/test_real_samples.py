@@ -67,13 +67,16 @@ def test_github_history_atom_at_three_dates(realdata, tmp_path):
 
 def test_openai_statuspage_compatible_shim_samples(realdata, tmp_path):
     """status.openai.com's shim: two summary snapshots (component order changed between
-    them) and incidents.json, served without validators, the native API unavailable."""
+    them), components.json and incidents.json, served without validators, the native API
+    unavailable."""
     excerpt = json.loads((realdata / "openai" / "incidents.json.backfill_2026-09-15_EXCERPT_7of25.json").read_text())
     summaries = sorted((realdata / "openai").glob("summary.json.*.json"))
     root = tmp_path / "site"
     with serving(root, validators="none") as server:
         source = {"id": "openai", "kind": "incidentio", "name": "OpenAI", "url": server.base_url,
                   "proxy_host": "status.openai.com"}
+        write_response(root, "/api/v2/components.json",
+                       (realdata / "openai" / "components.json.TRIMMED_2026-07.json").read_bytes())
         for summary in summaries:
             write_response(root, "/api/v2/summary.json", summary.read_bytes())
             write_response(root, "/api/v2/incidents.json", json.dumps({"incidents": excerpt["incidents"]}))
@@ -81,7 +84,8 @@ def test_openai_statuspage_compatible_shim_samples(realdata, tmp_path):
             assert result.returncode == 0, result.stdout
     db = sqlite_utils.Database(tmp_path / "a.db")
     assert {r["native_id"] for r in db["incidents"].rows} == {i["id"] for i in excerpt["incidents"]}
-    listed = {c["id"] for f in summaries for c in json.loads(f.read_text())["components"]}
+    listed = {c["id"] for f in [*summaries, realdata / "openai" / "components.json.TRIMMED_2026-07.json"]
+              for c in json.loads(f.read_text())["components"]}
     assert {r["native_id"] for r in db["components"].rows} == listed and len(listed) >= 25
     assert "the same body as last time" in db.execute(
         "SELECT notes FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()[0]

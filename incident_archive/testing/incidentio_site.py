@@ -72,6 +72,10 @@ class IncidentioSite:
                 ],
                 "status": {"indicator": "none", "description": "All Systems Operational"},
             },
+            "/api/v2/components.json": {"components": [
+                {"id": c["id"], "name": c["name"], "status": "operational", "position": n}
+                for n, c in enumerate(self.summary["components"])
+            ]},
             "/api/v2/incidents.json": {"incidents": [self.compat_incident(i) for i in self.incidents[: self.listing_size]]},
         }
         if self.incidents:

@@ -171,6 +171,15 @@ def parse_summary(body, source: str):
     return source_status, parse_components(data.get("components", []), source)
 
 
+@parser
+def parse_component_list(body, source: str) -> list[ComponentItem]:
+    """``/api/v2/components.json``: ``{"components": [...]}``, the components alone."""
+    data = expect(load_json(body, source, "components"), dict, source, "components document")
+    if "components" not in data:
+        raise ParseError(source, "components document has no 'components' key")
+    return parse_components(data["components"], source)
+
+
 @dataclass
 class HistoryPage:
     """One page of the history listing: the months it covers (``YYYY-MM``) and its incidents.

@@ -114,6 +114,15 @@ class IncidentioSpider(SourceSpider):
             return
         yield status
         yield from components
+        # The shim's summary lists the components shown on the page; components.json all.
+        yield scrapy.Request(self.url("/api/v2/components.json"), callback=self.parse_compat_components,
+                             errback=self.on_error)
+
+    def parse_compat_components(self, response):
+        try:
+            yield from compat.parse_component_list(response.body, self.source.id)
+        except ParseError as error:
+            self.skip(error)
 
     # Incidents: the listing, then month windows; fallback to /api/v2/incidents.json ---
 
