@@ -9,7 +9,7 @@ import pytest
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.archive.web import DATASETTE_SETTINGS, datasette_instance
-from incident_archive.core.items import IncidentItem, UpdateItem
+from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 
 SCRIPT = "<script>alert('pwned')</script>"
 IMAGE = '<img src=x onerror="alert(1)">'
@@ -64,3 +64,62 @@ def test_sql_time_limit(hostile_archive):
     answer = get(ds, "/archive.json?" + urlencode({"sql": endless}))
     assert answer.status_code == 400 and "too long" in answer.text
     assert get(ds, "/-/settings.json").json()["sql_time_limit_ms"] == DATASETTE_SETTINGS["sql_time_limit_ms"]
+
+
+@pytest.fixture
+def hostile_upstream(tmp_path):
+    """A provider and its upstream, the upstream's title and component names hostile."""
+    db_path = tmp_path / "archive.db"
+    writer = ArchiveWriter(open_archive(db_path))
+    writer.save_source("cloud", "statuspage", "Cloud", "https://cloud.example")
+    writer.save_source("app", "statuspage", "App", "https://app.example", depends_on=["cloud"])
+    for source, title, url in (("cloud", f"Power {IMAGE}", "javascript:alert(document.domain)"),
+                               ("app", "Errors", "https://app.example/incidents/a1")):
+        writer.save_incident(IncidentItem(
+            source=source, native_id="a1", title=title, impact="major", impact_raw="major", status="resolved",
+            started_at="2024-12-26T19:00:00Z", resolved_at="2024-12-26T21:00:00Z", url=url,
+            updates=[UpdateItem("u1", "investigating", "Looking", "2024-12-26T19:00:00Z"),
+                     UpdateItem("u2", "resolved", "Fixed", "2024-12-26T21:00:00Z")],
+            components=[ComponentItem(source, "c1", f"API {SCRIPT}")],
+        ))
+    writer.db.close()
+    return db_path
+
+
+def test_the_dashboards_tables_get_escaped_text(hostile_upstream):
+    """datasette-dashboards puts a table chart's cells into the page with innerHTML: its
+    SQL escapes every crawled text, so the page shows the markup and runs none of it."""
+    from incident_archive.archive.web import load_metadata
+
+    ds = datasette_instance(hostile_upstream)
+    charts = load_metadata(hostile_upstream)["plugins"]["datasette-dashboards"]["reliability"]["charts"]
+    tables = {name: chart for name, chart in charts.items() if chart.get("library") == "table"}
+    assert set(tables) == {"time-to-resolve-per-service", "upstream-overlaps"}
+    seen = []
+    for chart in tables.values():
+        sql = chart["query"].replace("[[", "/*").replace("]]", "*/")
+        rows = get(ds, "/archive.json?" + urlencode({"sql": sql, "_shape": "array"})).json()
+        seen += [value for row in rows for value in row.values() if isinstance(value, str)]
+    assert "Power &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in seen
+    assert any("API &lt;script&gt;" in value for value in seen)
+    assert not any("<" in value for value in seen)
+
+
+def test_only_web_links_are_stored_or_published(hostile_upstream):
+    ds = datasette_instance(hostile_upstream)
+    assert get(ds, "/archive/incidents/cloud:a1.json?_shape=array").json()[0]["url"] is None
+    feed = get(ds, "/archive/incident_feed.atom")
+    assert feed.status_code == 200 and "javascript:" not in feed.text
+    assert "https://app.example/incidents/a1" in feed.text
+
+
+def test_one_value_cannot_take_the_server_over_its_memory(hostile_archive):
+    """select zeroblob(300000000) took Datasette from 58 MB to 1.8 GB: every value a query
+    makes or reads is bounded (SQLITE_LIMIT_LENGTH), and refused with a clear error."""
+    import resource
+
+    ds = datasette_instance(hostile_archive)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    answer = get(ds, "/archive.json?" + urlencode({"sql": "select zeroblob(300000000)"}))
+    assert answer.status_code == 400 and "too big" in answer.text
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KB

@@ -3,8 +3,25 @@ the same time, the news about it, and the other ids it is known by."""
 
 from __future__ import annotations
 
+import html
+import sqlite3
+
 from datasette import hookimpl
 from datasette.utils import tilde_decode
+
+# The longest text or blob any query may make or return: far above any article or review,
+# far below what would take the server's memory (select zeroblob(300000000)).
+MAX_VALUE_BYTES = 4 * 1024 * 1024
+
+
+@hookimpl
+def prepare_connection(conn):
+    """Every connection Datasette opens: values bounded in size, and ``html_escape()`` for
+    SQL whose results a page inserts as HTML (the dashboard's tables)."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.create_function("html_escape", 1, lambda text: html.escape(text) if isinstance(text, str) else text,
+                         deterministic=True)
+
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from incident_archive.archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED
 from incident_archive.archive.writing import Writer
 from incident_archive.core.items import ComponentItem, IncidentItem, ListingItem
 from incident_archive.core.times import ISO_FORMAT, parse_time, seconds_between, utc_now
+from incident_archive.core.words import web_url
 
 # When each incident was first posted, answered, identified, monitored, resolved (its last
 # resolved post) and given a postmortem: the writer keeps these in incident_stage_times.
@@ -250,7 +251,7 @@ class IncidentWriter(Writer):
             "duration_s": seconds_between(item.started_at, item.resolved_at),
             "created_at": item.created_at,
             "updated_at": item.updated_at,
-            "url": item.url,
+            "url": web_url(item.url),
             "first_seen_at": seen_at,
             "last_seen_at": seen_at,
             "content_hash": digest or content_hash(item),

@@ -11,7 +11,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from incident_archive.core.times import to_utc_iso
-from incident_archive.core.words import mentioned
+from incident_archive.core.words import mentioned, web_url
 from incident_archive.core.items import ArticleItem
 from incident_archive.crawl.parsers import parser, ParseError
 from incident_archive.crawl.parsers.articles import Extracted
@@ -49,8 +49,8 @@ def parse_feed(body, source: str) -> list[FeedEntry]:
         raise ParseError(source, f"not an RSS or Atom feed ({feed.get('bozo_exception')})")
     entries = []
     for entry in feed.entries:
-        if not entry.get("link") or not entry.get("title"):
-            continue
+        if not web_url(entry.get("link")) or not entry.get("title"):
+            continue  # no link, or one that is not a web page (javascript:, data:)
         published = entry.get("published") or entry.get("updated")
         try:
             published_at = to_utc_iso(published) if published else None
@@ -91,7 +91,7 @@ def article_from(entry: FeedEntry, source: str, extracted: Extracted | None, fai
     return ArticleItem(
         source=source,
         url=entry.url,
-        canonical_url=canonical((extracted.canonical_url if use_page and extracted.canonical_url else None) or entry.url),
+        canonical_url=canonical((web_url(extracted.canonical_url) if use_page else None) or entry.url),
         title=(extracted.title if use_page and extracted.title else None) or entry.title,
         published_at=(extracted.published_at if use_page else None) or entry.published_at,
         author=(extracted.author if use_page else None) or entry.author,
