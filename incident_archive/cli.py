@@ -120,14 +120,14 @@ def import_research(paths, db_path):
     )
 
 
-def exec_datasette(db_path: str, host: str, port: int) -> None:
+def exec_datasette(db_path: str, host: str, port: int, public: bool = False) -> None:
     """Replace this process with Datasette serving the archive."""
     from incident_archive.archive.store import open_archive
     from incident_archive.archive.web import load_metadata, serve_arguments
 
     open_archive(db_path).close()  # create or upgrade it, so an empty archive still serves
     metadata_file = Path(tempfile.gettempdir()) / f"incident-archive-metadata-{os.getpid()}.yaml"
-    metadata_file.write_text(yaml.safe_dump(load_metadata(db_path), sort_keys=False), encoding="utf-8")
+    metadata_file.write_text(yaml.safe_dump(load_metadata(db_path, public), sort_keys=False), encoding="utf-8")
     args = [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
     os.execv(sys.executable, args)
@@ -137,9 +137,11 @@ def exec_datasette(db_path: str, host: str, port: int) -> None:
 @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
-def serve(db_path, host, port):
+@click.option("--public", is_flag=True,
+              help="For a server others reach: no arbitrary SQL (tables, views, canned queries and exports stay).")
+def serve(db_path, host, port, public):
     """Serve the archive with Datasette, its metadata and its plugins."""
-    exec_datasette(db_path, host, port)
+    exec_datasette(db_path, host, port, public)
 
 
 @cli.command()

@@ -123,3 +123,14 @@ def test_one_value_cannot_take_the_server_over_its_memory(hostile_archive):
     answer = get(ds, "/archive.json?" + urlencode({"sql": "select zeroblob(300000000)"}))
     assert answer.status_code == 400 and "too big" in answer.text
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024  # KB
+
+
+def test_a_public_server_runs_no_arbitrary_sql_but_every_canned_query(hostile_upstream):
+    """Many values of up to the bound across a thousand rows still make an answer of
+    gigabytes: ``serve --public`` turns arbitrary SQL off; everything else stays."""
+    ds = datasette_instance(hostile_upstream, public=True)
+    assert get(ds, "/archive.json?" + urlencode({"sql": "select zeroblob(1000000)"})).status_code == 403
+    upstream = get(ds, "/archive/upstream_for_incident.json?" + urlencode({"incident_id": "app:a1", "_shape": "array"}))
+    assert upstream.status_code == 200 and upstream.json()[0]["upstream_incident_id"] == "cloud:a1"
+    assert get(ds, "/archive/incidents.csv").status_code == 200
+    assert get(datasette_instance(hostile_upstream), "/archive.json?sql=select+1").status_code == 200

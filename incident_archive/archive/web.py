@@ -29,9 +29,13 @@ def metadata_path() -> Path:
     return Path(str(resources.files("incident_archive.archive") / "metadata.yaml"))
 
 
-def load_metadata(db_path: str | Path) -> dict:
-    """The metadata, with its database section named after the archive file."""
+def load_metadata(db_path: str | Path, public: bool = False) -> dict:
+    """The metadata, with its database section named after the archive file. ``public``:
+    no arbitrary SQL, since one query can make an answer of gigabytes; the canned queries,
+    the tables, views, facets and exports stay."""
     metadata = yaml.safe_load(metadata_path().read_text(encoding="utf-8"))
+    if public:
+        metadata["allow_sql"] = False
     queries = metadata["databases"]["archive"]["queries"]
     for query, sql in QUERIES.items():
         queries[query]["sql"] = sql.strip()
@@ -53,9 +57,9 @@ def serve_arguments(db_path: str | Path, metadata_file: str | Path, host: str, p
     return args
 
 
-def datasette_instance(db_path: str | Path):
+def datasette_instance(db_path: str | Path, public: bool = False):
     """A Datasette object for the archive, as ``serve`` configures it (for tests and scripts)."""
     from datasette.app import Datasette
 
-    return Datasette([str(db_path)], metadata=load_metadata(db_path), settings=DATASETTE_SETTINGS,
+    return Datasette([str(db_path)], metadata=load_metadata(db_path, public), settings=DATASETTE_SETTINGS,
                      template_dir=str(templates_path()))
