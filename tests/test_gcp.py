@@ -76,7 +76,7 @@ def test_gcp_crawled_end_to_end(tmp_path):
 
 
 def test_incidents_that_leave_the_rolling_window_stay_archived(realdata, tmp_path):
-    """Snapshots of the real feed as its window of four months moves on, a month at a
+    """Snapshots of the real feed as its window of four months moves on, two months at a
     time: every incident that was ever in the window stays archived, unchanged."""
     feed = json.loads((realdata / "gcp" / "incidents.json").read_text())
     months = sorted({i["begin"][:7] for i in feed})
@@ -85,7 +85,8 @@ def test_incidents_that_leave_the_rolling_window_stay_archived(realdata, tmp_pat
     with serving(tmp_path / "site", validators="ignored") as server:
         sources = write_sources(tmp_path / "s.toml", [{"id": "gcp", "kind": "gcp", "name": "Google Cloud",
                                                        "url": server.base_url}])
-        for first in range(0, len(months) - 3):
+        starts = sorted({*range(0, len(months) - 3, 2), len(months) - 4})  # two months on at a time
+        for first in starts:
             window = set(months[first:first + 4])
             snapshot = [i for i in feed if i["begin"][:7] in window]
             (tmp_path / "site" / "incidents.json").write_text(json.dumps(snapshot))
