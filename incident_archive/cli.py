@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -16,10 +18,15 @@ from pathlib import Path
 import click
 import yaml
 
+from incident_archive.archive.checks import ArchiveProblem, check_archive, describe_database_error
 from incident_archive.archive.lock import ArchiveBusy, exclusive
 from incident_archive.core.sources import SourcesError, load_sources, select_sources, toml_value
 
 DEFAULT_DB = "archive.db"
+# Exit codes: 0 every source ok, 1 a source failed or the archive cannot be used, 2 a
+# usage error (click's), 75 another crawl holds the archive (EX_TEMPFAIL: try again
+# later), 130 / 143 stopped by SIGINT / SIGTERM.
+EXIT_BUSY = 75
 
 
 def parse_setting(values: tuple[str, ...]) -> dict:
@@ -84,6 +91,7 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
         overrides.setdefault("LOG_LEVEL", "INFO")
     from incident_archive.crawl.runner import CrawlInterrupted
 
+    usable(db_path)
     stopped_by = None
     try:
         with exclusive(db_path, wait_seconds):
@@ -91,9 +99,11 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
             rows = run_crawl(sources, db_path, overrides, all_sources)
     except ArchiveBusy as error:
         click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_BUSY)
     except CrawlInterrupted as interrupted:
         rows, stopped_by = interrupted.rows, interrupted.signum
+    except sqlite3.Error as error:
+        raise click.ClickException(describe_database_error(db_path, error)) from None
     width = max([12, *(len(row["source"]) + 1 for row in rows)])
     for row in rows:
         click.echo(format_run(row, width))
@@ -120,12 +130,34 @@ def import_research(paths, db_path):
     )
 
 
+def usable(db_path: str, writing: bool = True, must_exist: bool = False) -> None:
+    """Stop with one line if the archive file cannot be used as asked."""
+    try:
+        check_archive(db_path, writing=writing, must_exist=must_exist)
+    except ArchiveProblem as problem:
+        raise click.ClickException(str(problem)) from None
+
+
+def port_is_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot serve on {host}:{port} ({error.strerror}); choose another port with --port N "
+                "(make run PORT=N)") from None
+
+
 def exec_datasette(db_path: str, host: str, port: int, public: bool = False) -> None:
     """Replace this process with Datasette serving the archive."""
     from incident_archive.archive.store import open_archive
     from incident_archive.archive.web import load_metadata, serve_arguments
 
-    open_archive(db_path).close()  # create or upgrade it, so an empty archive still serves
+    port_is_free(host, port)
+    try:
+        open_archive(db_path).close()  # upgrade it, so an older archive serves
+    except sqlite3.Error as error:
+        raise click.ClickException(describe_database_error(db_path, error)) from None
     metadata_file = Path(tempfile.gettempdir()) / f"incident-archive-metadata-{os.getpid()}.yaml"
     metadata_file.write_text(yaml.safe_dump(load_metadata(db_path, public), sort_keys=False), encoding="utf-8")
     args = [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
@@ -141,6 +173,7 @@ def exec_datasette(db_path: str, host: str, port: int, public: bool = False) -> 
               help="For a server others reach: no arbitrary SQL (tables, views, canned queries and exports stay).")
 def serve(db_path, host, port, public):
     """Serve the archive with Datasette, its metadata and its plugins."""
+    usable(db_path, must_exist=True)
     exec_datasette(db_path, host, port, public)
 
 

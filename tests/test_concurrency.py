@@ -100,7 +100,7 @@ def test_a_second_crawl_refuses_or_waits(tmp_path, big_site):
     started = time.monotonic()
     waited = run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, "--wait", "120")
     holder.wait(timeout=30)
-    assert refused.returncode == 2
+    assert refused.returncode == 75  # EX_TEMPFAIL: distinct from a usage error (2)
     assert f"Error: another crawl is writing to {db_path} (pid {holder.pid}" in refused.stderr
     assert waited.returncode == 0 and "150 new" in waited.stdout  # it ran once the lock was free
     assert time.monotonic() - started > 1.0  # ... and not before

@@ -21,6 +21,7 @@ from scrapy.utils.project import data_path
 from scrapy.utils.response import response_from_dict
 from w3lib.http import headers_dict_to_raw, headers_raw_to_dict
 
+from incident_archive.crawl.report import SourceReport
 from incident_archive.crawl.shared import SharedHandles
 
 logger = logging.getLogger(__name__)
@@ -39,11 +40,31 @@ create table if not exists responses (
 
 
 def connect(path: str) -> sqlite3.Connection:
+    """The cache, opened; a damaged cache file is set aside and a new one made (the cache
+    only saves requests: the next crawl fetches its pages whole, nothing archived is lost)."""
+    try:
+        return _open(path)
+    except sqlite3.DatabaseError as error:
+        aside = f"{path}.damaged-{int(time())}"
+        for suffix in ("", "-wal", "-shm"):
+            if Path(path + suffix).exists():
+                Path(path + suffix).rename(aside + suffix)
+        logger.warning("HTTP cache %s was damaged (%s): set aside as %s, rebuilt", path, error, aside)
+        SET_ASIDE.append(f"the HTTP cache was damaged ({error}): set aside as {aside} and rebuilt")
+        return _open(path)
+
+
+def _open(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=60, isolation_level=None)
     db.execute("pragma journal_mode = wal")
     db.execute("pragma synchronous = normal")  # WAL: a power cut may lose the newest entries, never corrupt
     db.execute(SCHEMA)
+    db.execute("select count(*) from (select 1 from responses limit 1)")
     return db
+
+
+# Caches set aside in this process, said once in the crawl's notes.
+SET_ASIDE: list[str] = []
 
 
 # Every crawler of the process reads and writes the cache through one connection.
@@ -64,8 +85,10 @@ class SqliteCacheStorage:
         self.db: sqlite3.Connection | None = None
 
     def open_spider(self, spider) -> None:
-        self.db = CACHES.acquire(str(self.path))
         self._fingerprinter = spider.crawler.request_fingerprinter
+        self.db = CACHES.acquire(str(self.path))
+        for note in SET_ASIDE:
+            SourceReport.of(spider.crawler).noted(note)
 
     def close_spider(self, spider) -> None:
         if self.db is not None:
