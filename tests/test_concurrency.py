@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from incident_archive.archive.store import open_archive
 from incident_archive.testing.replay import serving
 from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 from tests.conftest import FAST, run_cli, write_sources
@@ -45,6 +46,7 @@ def test_readers_never_see_half_an_incident_while_a_crawl_writes(tmp_path, big_s
     site, sources = big_site
     expected = {i["id"]: len(i["incident_updates"]) for i in site.incidents}
     db_path = tmp_path / "archive.db"
+    open_archive(db_path).close()  # serve needs an archive; the crawl fills it while it serves
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
