@@ -67,3 +67,19 @@ def test_every_table_and_column_is_documented(crawled_archive):
         assert tables[name].get("description")
         missing = set(db[name].columns_dict) - set(tables[name]["columns"])
         assert not missing, f"{name}: undocumented columns {missing}"
+
+
+def test_the_whole_archive_downloads_as_one_sqlite_file(ds, crawled_site, tmp_path):
+    import sqlite3
+
+    home = get(ds, "/")
+    assert 'href="/-/download/archive.db"' in home.text
+    download = get(ds, "/-/download/archive.db")
+    assert download.status_code == 200 and download.content.startswith(b"SQLite format 3\x00")
+    assert "archive.db" in download.headers["content-disposition"]
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(download.content)
+    conn = sqlite3.connect(copy)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT count(*) FROM incidents").fetchone() == (len(crawled_site[0].incidents),)
+    assert get(ds, "/-/download/nothing.db").status_code == 404

@@ -1,13 +1,20 @@
 """The archive's Datasette plugin: an incident's page shows what was down upstream at
-the same time, the news about it, and the other ids it is known by."""
+the same time, the news about it, and the other ids it is known by; the whole archive
+downloads as one consistent SQLite file; connections are bounded and can escape HTML."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import html
 import sqlite3
+import tempfile
+import time
+from pathlib import Path
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode
+from datasette.utils.asgi import AsgiFileDownload, Response
 
 # The longest text or blob any query may make or return: far above any article or review,
 # far below what would take the server's memory (select zeroblob(300000000)).
@@ -55,3 +62,43 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         }
 
     return {"incident_context": incident_context}
+
+
+# A snapshot is made at most this often: a download is a copy of the archive as it was at
+# most this long ago, and many downloads do not each copy the file.
+SNAPSHOT_SECONDS = 300
+SNAPSHOTS = Path(tempfile.gettempdir()) / "incident-archive-snapshots"
+
+
+def snapshot(source: str, name: str) -> Path:
+    """A consistent copy of the archive (``VACUUM INTO`` reads one transaction's view, so a
+    crawl writing meanwhile neither blocks it nor shows through half done)."""
+    SNAPSHOTS.mkdir(exist_ok=True)
+    target = SNAPSHOTS / f"{name}-{hashlib.sha1(str(Path(source).resolve()).encode()).hexdigest()[:12]}.db"
+    if target.exists() and time.time() - target.stat().st_mtime < SNAPSHOT_SECONDS:
+        return target
+    partial = target.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        conn.execute("VACUUM INTO ?", [str(partial)])
+    finally:
+        conn.close()
+    partial.replace(target)
+    return target
+
+
+@hookimpl
+def register_routes(datasette):
+    async def download(request):
+        name = request.url_vars["database"]
+        try:
+            db = datasette.get_database(name)
+        except KeyError:
+            return Response.text("no such database", status=404)
+        if not db.path:
+            return Response.text("this database has no file", status=404)
+        path = await asyncio.get_running_loop().run_in_executor(None, snapshot, db.path, name)
+        return AsgiFileDownload(path, filename=f"{name}.db", content_type="application/vnd.sqlite3")
+
+    return [(r"^/-/download/(?P<database>[^/]+)\.db$", download)]

@@ -41,6 +41,9 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
         queries[query]["sql"] = sql.strip()
     name = Path(db_path).stem
     metadata["databases"][name] = metadata["databases"].pop("archive")
+    metadata["description_html"] += (
+        f'\n<p><a href="/-/download/{name}.db">Download the whole archive</a>: one SQLite file, a consistent '
+        "copy at most five minutes old (open it with sqlite3, Datasette or any SQLite tool).</p>")
     for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
         for part in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
             if part.get("db") == "archive":
