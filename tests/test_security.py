@@ -134,3 +134,35 @@ def test_a_public_server_runs_no_arbitrary_sql_but_every_canned_query(hostile_up
     assert upstream.status_code == 200 and upstream.json()[0]["upstream_incident_id"] == "cloud:a1"
     assert get(ds, "/archive/incidents.csv").status_code == 200
     assert get(datasette_instance(hostile_upstream), "/archive.json?sql=select+1").status_code == 200
+
+
+def test_one_search_finds_incidents_updates_and_articles_and_links_them(hostile_upstream):
+    """'upstream' in the incidents' own search box found nothing while updates and an
+    article held it: one search reads titles, update text and articles together."""
+    from incident_archive.archive.store import ArchiveWriter, open_archive
+    from incident_archive.core.items import ArticleItem
+
+    writer = ArchiveWriter(open_archive(hostile_upstream))
+    writer.save_source("news", "news", "News", "https://news.example")
+    writer.save_incident(IncidentItem(
+        source="app", native_id="b2", title="Degraded logins", impact="minor", impact_raw="minor",
+        status="resolved", started_at="2024-12-27T01:00:00Z", resolved_at="2024-12-27T02:00:00Z",
+        updates=[UpdateItem("u1", "identified", "Caused by an upstream provider's power event.",
+                            "2024-12-27T01:10:00Z")]))
+    writer.save_article(ArticleItem(
+        source="news", url="https://news.example/a", canonical_url="https://news.example/a",
+        title="App down: an upstream provider failed", published_at="2024-12-27T03:00:00Z", author=None,
+        outlet="News", summary=None, body="The upstream provider lost power.", extraction="feed"))
+    writer.db.close()
+    ds = datasette_instance(hostile_upstream)
+    hits = get(ds, "/archive/search.json?" + urlencode({"q": "upstream provider", "_shape": "array"})).json()
+    assert {(h["kind"], h["title"]) for h in hits} == {
+        ("update", "Degraded logins"), ("article", "App down: an upstream provider failed")}
+    assert next(h["id"] for h in hits if h["kind"] == "update") == "app:b2"
+    page = get(ds, "/archive/search?" + urlencode({"q": 'upstream "provider'}))  # stray quote: no error
+    assert page.status_code == 200
+    assert 'href="/archive/incidents/app~3Ab2"' in page.text and 'href="/archive/articles/' in page.text
+    assert 'action="/archive/search"' in get(ds, "/").text
+    # Incident ids link to their page wherever they appear.
+    overlaps = get(ds, "/archive/upstream_overlaps")
+    assert 'href="/archive/incidents/cloud~3Aa1"' in overlaps.text

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from datasette import hookimpl
-from datasette.utils import tilde_decode
+from datasette.utils import tilde_decode, tilde_encode
+from markupsafe import Markup
 from datasette.utils.asgi import AsgiFileDownload, Response
 
 # The longest text or blob any query may make or return: far above any article or review,
@@ -28,6 +29,32 @@ def prepare_connection(conn):
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.create_function("html_escape", 1, lambda text: html.escape(text) if isinstance(text, str) else text,
                          deterministic=True)
+    conn.create_function("fts_terms", 1, fts_terms, deterministic=True)
+
+
+def fts_terms(text):
+    """What a person typed, as an FTS5 query of quoted words (all must match): no query
+    syntax to get wrong, nothing a search box could break."""
+    words = [word.replace('"', "") for word in str(text or "").split()]
+    return " ".join(f'"{word}"' for word in words if word) or '""'
+
+
+# Columns that hold an incident's or an article's id, wherever they appear (views,
+# canned queries, the dashboard's queries): each is a link to its page.
+LINKED_COLUMNS = {"incident_id": "incidents", "upstream_incident_id": "incidents", "article_id": "articles"}
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    target = LINKED_COLUMNS.get(column)
+    if column == "id" and table == "incident_overview":
+        target = "incidents"
+    if column == "id" and table is None and "kind" in row.keys():  # the search query's hits
+        target = "articles" if row["kind"] == "article" else "incidents"
+    if not target or not isinstance(value, str) or table == target:
+        return None
+    href = datasette.urls.row(database, target, tilde_encode(value))
+    return Markup(f'<a href="{html.escape(href)}">{html.escape(value)}</a>')
 
 
 

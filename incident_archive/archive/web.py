@@ -42,6 +42,9 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
     name = Path(db_path).stem
     metadata["databases"][name] = metadata["databases"].pop("archive")
     metadata["description_html"] += (
+        f'\n<form action="/{name}/search" method="get"><label>Search incidents, updates and news '
+        '<input type="search" name="q"></label> <input type="submit" value="Search"></form>')
+    metadata["description_html"] += (
         f'\n<p><a href="/-/download/{name}.db">Download the whole archive</a>: one SQLite file, a consistent '
         "copy at most five minutes old (open it with sqlite3, Datasette or any SQLite tool).</p>")
     for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
