@@ -90,20 +90,24 @@ def test_a_person_finds_the_upstream_incident_and_downloads_csv(served_archive, 
         page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
 
         page.goto(served_archive + "/")
-        expect(page.locator("h1")).to_contain_text("Incident archive")
+        expect(page.locator("h1").first).to_contain_text("Incident archive")
         shot(page, "home", tmp_path)
 
-        page.goto(served_archive + "/archive/incident_updates")
-        page.fill("input[name=_search]", "upstream")
-        page.press("input[name=_search]", "Enter")
-        expect(page.locator("table.rows-and-columns")).to_contain_text("caused by an upstream provider")
+        # One search box: incident titles, update text and the news together.
+        page.fill("input[name=q]", "upstream")
+        page.press("input[name=q]", "Enter")
+        results = page.locator("table.rows-and-columns")
+        expect(results).to_contain_text("caused by an «upstream» provider")  # the hit marked
+        expect(results).to_contain_text("article")
         shot(page, "search", tmp_path)
 
         page.click("table.rows-and-columns a[href$='/incidents/openai~3A6bwlxnvdncnm']")
-        expect(page.locator("h1")).to_contain_text("incidents: openai:6bwlxnvdncnm")
-        upstream = page.locator("section.incident-context")
-        expect(upstream).to_contain_text("azure:CNF4-N_0")
-        expect(upstream).to_contain_text("ChatGPT and Sora down")
+        incident = page.locator("article.incident")
+        expect(incident.locator("h1")).to_contain_text("High error rates for ChatGPT, APIs, and Sora")
+        expect(incident.locator(".badge")).to_contain_text("critical")
+        expect(incident.locator("ol.timeline li")).to_have_count(4)
+        expect(incident).to_contain_text("azure:CNF4-N_0")
+        expect(incident).to_contain_text("ChatGPT and Sora down")
         shot(page, "incident", tmp_path)
 
         page.goto(served_archive + "/archive/incidents")

@@ -142,7 +142,19 @@ def test_incident_page_feed_and_overview(research_archive):
     ds = datasette_instance(db_path)
     page = asyncio.run(ds.client.get("/archive/incidents/openai~3A6bwlxnvdncnm"))
     assert page.status_code == 200
+    # It reads like a status page: the title, the impact badge, when and how long, then
+    # every update newest first, each with its text.
+    assert "<h1>High error rates for ChatGPT, APIs, and Sora</h1>" in page.text
+    assert '<span class="badge critical">critical</span>' in page.text
+    assert "<dt>Duration</dt><dd>9 h 58 min</dd>" in page.text
+    assert "a window stated in an update" in page.text
+    timeline = page.text[page.text.index("<h2>Timeline</h2>"):page.text.index("Upstream providers at the same time")]
+    db = sqlite_utils.Database(db_path)
+    assert timeline.count("<li>") == db["incident_updates"].count_where("incident_id = 'openai:6bwlxnvdncnm'") >= 4
+    assert timeline.index("Resolved") < timeline.index("Investigating")  # newest first
+    assert "upstream provider" in timeline
     section = page.text[page.text.index("Upstream providers at the same time"):]
+    assert 'href="/archive/incidents/azure~3ACNF4-N_0"' in section
     assert "azure:CNF4-N_0" in section and "598" in section
     assert "openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F" in section  # also published as
     feed = asyncio.run(ds.client.get("/archive/incident_feed.atom"))

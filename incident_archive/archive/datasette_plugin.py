@@ -58,35 +58,72 @@ def render_cell(row, value, column, table, database, datasette):
 
 
 
+def duration_in_words(seconds) -> str | None:
+    """``34680`` -> ``9 h 38 min``."""
+    if seconds is None:
+        return None
+    minutes = int(seconds) // 60
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} d"] if days else []
+    parts += [f"{hours} h"] if hours or days else []
+    return " ".join(parts + [f"{minutes} min"])
+
+
+def paragraphs(text: str | None) -> list[str]:
+    """An update's text as paragraphs (blank lines apart), each shown as escaped text."""
+    return [part.strip() for part in (text or "").replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+
+async def incident_page(db, incident_id: str) -> dict:
+    """Everything the incident page shows, read in a few queries."""
+    async def rows(sql, params=()):
+        return [dict(r) for r in (await db.execute(sql, list(params))).rows]
+
+    found = await rows(
+        "select i.*, s.name as source_name from incidents i join sources s on s.id = i.source where i.id = ?",
+        [incident_id])
+    if not found:
+        return {}
+    incident = found[0]
+    incident["duration"] = duration_in_words(incident["duration_s"])
+    updates = await rows("select status, body, posted_at from incident_updates where incident_id = ? "
+                         "order by posted_at desc, rowid desc", [incident_id])
+    for update in updates:
+        update["paragraphs"] = paragraphs(update["body"])
+    return {
+        "incident": incident,
+        "updates": updates,
+        "components": await rows(
+            "select c.name, c.group_name from incident_components ic join components c on c.id = ic.component_id "
+            "where ic.incident_id = ? order by c.group_name, c.name", [incident_id]),
+        "regions": await rows("select region, region_name from incident_regions where incident_id = ?", [incident_id]),
+        "windows": await rows(
+            "select c.name, ci.status, ci.start_at, ci.end_at, ci.duration_s from component_impacts ci "
+            "join components c on c.id = ci.component_id where ci.incident_id = ? order by ci.start_at",
+            [incident_id]),
+        "upstream": await rows(
+            "select upstream_incident_id, upstream_source, upstream_title, upstream_started_at, upstream_resolved_at, "
+            "overlap_minutes from upstream_overlaps where incident_id = ? order by overlap_minutes desc",
+            [incident_id]),
+        "news": await rows(
+            "select a.id, a.title, a.outlet, a.published_at, ai.score, ai.reason from article_incidents ai "
+            "join articles a on a.id = ai.article_id where ai.incident_id = ? order by ai.score desc", [incident_id]),
+        "aliases": await rows("select alias_id, reason from incident_aliases where incident_id = ?", [incident_id]),
+        "versions": await rows(
+            "select version, observed_at, changed, title, impact, status, started_at, resolved_at, removed "
+            "from incident_versions where incident_id = ? order by version", [incident_id]),
+    }
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     if view_name != "row" or table != "incidents" or request is None:
         return {}
 
     async def incident_context():
-        pks = request.url_vars.get("pks", "")
-        incident_id = tilde_decode(pks)
-        db = datasette.get_database(database)
-        upstream = await db.execute(
-            "select upstream_incident_id, upstream_source, upstream_title, upstream_started_at, "
-            "upstream_resolved_at, overlap_minutes from upstream_overlaps where incident_id = ? "
-            "order by overlap_minutes desc",
-            [incident_id],
-        )
-        news = await db.execute(
-            "select a.id, a.title, a.outlet, a.published_at, ai.score, ai.reason from article_incidents ai "
-            "join articles a on a.id = ai.article_id where ai.incident_id = ? order by ai.score desc",
-            [incident_id],
-        )
-        aliases = await db.execute(
-            "select alias_id, reason from incident_aliases where incident_id = ?", [incident_id]
-        )
-        return {
-            "incident_id": incident_id,
-            "upstream": [dict(r) for r in upstream.rows],
-            "news": [dict(r) for r in news.rows],
-            "aliases": [dict(r) for r in aliases.rows],
-        }
+        incident_id = tilde_decode(request.url_vars.get("pks", ""))
+        return await incident_page(datasette.get_database(database), incident_id)
 
     return {"incident_context": incident_context}
 
