@@ -6,6 +6,7 @@ only when every source succeeded, 1 when any failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -140,6 +141,7 @@ def usable(db_path: str, writing: bool = True, must_exist: bool = False) -> None
 
 def port_is_free(host: str, port: int) -> None:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is free
         try:
             probe.bind((host, port))
         except OSError as error:
@@ -150,6 +152,12 @@ def port_is_free(host: str, port: int) -> None:
 
 def exec_datasette(db_path: str, host: str, port: int, public: bool = False) -> None:
     """Replace this process with Datasette serving the archive."""
+    args = datasette_command(db_path, host, port, public)
+    os.execv(sys.executable, args)
+
+
+def datasette_command(db_path: str, host: str, port: int, public: bool = False) -> list[str]:
+    """The command that serves the archive with Datasette, its metadata and plugins."""
     from incident_archive.archive.store import open_archive
     from incident_archive.archive.web import load_metadata, serve_arguments
 
@@ -160,9 +168,8 @@ def exec_datasette(db_path: str, host: str, port: int, public: bool = False) -> 
         raise click.ClickException(describe_database_error(db_path, error)) from None
     metadata_file = Path(tempfile.gettempdir()) / f"incident-archive-metadata-{os.getpid()}.yaml"
     metadata_file.write_text(yaml.safe_dump(load_metadata(db_path, public), sort_keys=False), encoding="utf-8")
-    args = [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
     click.echo(f"Serving {db_path} at http://{host}:{port}/", err=True)
-    os.execv(sys.executable, args)
+    return [sys.executable, "-m", "datasette", *serve_arguments(db_path, metadata_file, host, port)]
 
 
 @cli.command()
@@ -180,19 +187,24 @@ def serve(db_path, host, port, public):
 @cli.command()
 @click.option("--db", "db_path", default="demo.db", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--replay-port", default=8002, show_default=True, type=int,
+              help="Where the recorded sites are served: fixed, so a second demo changes no row.")
 @click.option("--no-serve", is_flag=True, help="Crawl the recorded sites and stop.")
 @click.option("--research", "research_paths", multiple=True, type=click.Path(exists=True),
               help="Import these research datasets first (as import-research does), for years of history.")
-def demo(db_path, port, no_serve, research_paths):
+def demo(db_path, port, replay_port, no_serve, research_paths):
     """Crawl the project's recorded status pages from a local server, then serve them.
 
     Needs no network: a newcomer sees a populated archive in a minute. With
     ``--research``, the ICPE 2025 dataset is imported first, so the dashboards show
     2021-2024 history and OpenAI's republished incidents link to their Statuspage records.
+    The recorded sites stay served while Datasette serves, so the archive's links to
+    them work.
     """
     from incident_archive.testing.demo import write_demo_news, write_demo_sites
     from incident_archive.testing.replay import serving
 
+    usable(db_path)
     if research_paths:
         from incident_archive.importers.research import import_paths
 
@@ -200,10 +212,13 @@ def demo(db_path, port, no_serve, research_paths):
             counts = import_paths([Path(p) for p in research_paths], db_path)
         click.echo(f"research: {counts['new']} new incidents, {counts['days']} service-days of outage minutes")
 
+    if not no_serve:
+        port_is_free("127.0.0.1", port)
+    port_is_free("127.0.0.1", replay_port)
     with tempfile.TemporaryDirectory(prefix="incident-archive-demo-") as folder:
         folder = Path(folder)
         sites = write_demo_sites(folder / "sites")
-        with serving(folder / "sites") as server:
+        with serving(folder / "sites", port=replay_port) as server:
             write_demo_news(folder / "sites", server.base_url)
             lines = ["# Recorded demo sites, served from a local replay server"]
             for site in sites:
@@ -223,10 +238,13 @@ def demo(db_path, port, no_serve, research_paths):
                  "--setting", "AUTOTHROTTLE_ENABLED=False", "--setting", "ROBOTSTXT_OBEY=False"],
                 check=False,
             )
-    if result.returncode != 0:
-        click.echo("The demo crawl reported failures (see above).", err=True)
-    if not no_serve:
-        exec_datasette(db_path, "127.0.0.1", port)
+            if result.returncode != 0:
+                click.echo("The demo crawl reported failures (see above).", err=True)
+            if not no_serve:
+                click.echo(f"The recorded sites stay served at {server.base_url} while the demo runs; "
+                           "Ctrl-C stops both.", err=True)
+                with contextlib.suppress(KeyboardInterrupt):
+                    subprocess.run(datasette_command(db_path, "127.0.0.1", port), check=False)
 
 
 if __name__ == "__main__":

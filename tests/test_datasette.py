@@ -83,3 +83,16 @@ def test_the_whole_archive_downloads_as_one_sqlite_file(ds, crawled_site, tmp_pa
     assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert conn.execute("SELECT count(*) FROM incidents").fetchone() == (len(crawled_site[0].incidents),)
     assert get(ds, "/-/download/nothing.db").status_code == 404
+
+
+def test_the_home_page_says_what_each_source_holds(ds, crawled_site, tmp_path):
+    home = get(ds, "/")
+    table = home.text[home.text.index("What archive holds"):]
+    assert "Acme AI" in table and ">80<" in table and "never" not in table
+    assert 'href="/-/dashboards/reliability"' in table
+    from incident_archive.archive.store import open_archive
+    from incident_archive.archive.web import datasette_instance
+
+    open_archive(tmp_path / "empty.db").close()
+    empty = get(datasette_instance(tmp_path / "empty.db"), "/")
+    assert "This archive is empty" in empty.text and "make demo" in empty.text

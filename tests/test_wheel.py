@@ -4,12 +4,15 @@ recorded sites (shipped as package data) into an archive."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import sysconfig
 from pathlib import Path
 
 import sqlite_utils
+
+from tests.conftest import dump
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -35,10 +38,19 @@ def test_demo_runs_from_a_wheel_installed_outside_the_checkout(tmp_path):
     where = subprocess.run([str(python), "-c", "import incident_archive; print(incident_archive.__file__)"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(site)), where
-    demo = subprocess.run([str(python), "-m", "incident_archive.cli", "demo", "--no-serve", "--db", "demo.db"],
-                          cwd=work, env=env, capture_output=True, text=True, timeout=240)
+    with socket.socket() as probe:  # a free port for the recorded sites, fixed across the two runs
+        probe.bind(("127.0.0.1", 0))
+        replay_port = str(probe.getsockname()[1])
+    run_demo = [str(python), "-m", "incident_archive.cli", "demo", "--no-serve", "--db", "demo.db",
+                "--replay-port", replay_port]
+    demo = subprocess.run(run_demo, cwd=work, env=env, capture_output=True, text=True, timeout=240)
     assert demo.returncode == 0, demo.stdout + demo.stderr
+    first = dump(work / "demo.db")
+    # A second demo changes no row: the recorded sites are served at the same address.
+    again = subprocess.run(run_demo, cwd=work, env=env, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0 and dump(work / "demo.db") == first, again.stdout + again.stderr
     db = sqlite_utils.Database(work / "demo.db")
+    assert db["sources"].get("acme-ai")["name"] == "Acme AI (invented demo site)"
     assert db["incidents"].get("openai:01JG5C0WQ8R4ZP6H3M2N7K9D1F")["title"] == "High error rates for ChatGPT, APIs, and Sora"
     assert db["incidents"].get("azure:CNF4-N_0")["started_at"] == "2024-12-26T18:40:00Z"
     assert db["articles"].count > 0

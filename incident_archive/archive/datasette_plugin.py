@@ -116,8 +116,24 @@ async def incident_page(db, incident_id: str) -> dict:
     }
 
 
+async def archive_overview(datasette) -> list[dict]:
+    """Each archive Datasette serves, with what it holds per source."""
+    archives = []
+    for name, db in datasette.databases.items():
+        if name.startswith("_") or "source_overview" not in await db.view_names():
+            continue
+        rows = [dict(r) for r in (await db.execute("select * from source_overview order by source")).rows]
+        archives.append({"name": name, "sources": rows, "download": f"/-/download/{name}.db"})
+    return archives
+
+
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
+    if template == "index.html":
+        async def archives():
+            return await archive_overview(datasette)
+
+        return {"archives": archives}
     if view_name != "row" or table != "incidents" or request is None:
         return {}
 

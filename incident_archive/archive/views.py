@@ -154,6 +154,21 @@ VIEWS = {
         where a.started_at is not null
         group by a.source, o.id
     """,
+    # What the archive holds per source, and how its crawls went: the home page's table.
+    "source_overview": """
+        select s.id as source, s.name, s.kind,
+               (select count(*) from incidents i where i.source = s.id) as incidents,
+               (select min(started_at) from incidents i where i.source = s.id) as first_incident,
+               (select max(started_at) from incidents i where i.source = s.id) as last_incident,
+               (select max(finished_at) from crawl_runs r where r.source = s.id and r.outcome = 'ok')
+                   as last_ok_crawl,
+               (select max(started_at) from crawl_runs r where r.source = s.id) as last_attempt,
+               (select outcome from crawl_runs r where r.source = s.id order by r.id desc limit 1) as last_outcome,
+               (select error from crawl_runs r where r.source = s.id order by r.id desc limit 1) as last_error,
+               round((julianday('now') - julianday((select max(finished_at) from crawl_runs r
+                      where r.source = s.id and r.outcome = 'ok'))) * 24, 1) as hours_since_ok_crawl
+        from sources s
+    """,
     # Every version of every incident beside the one before it: what changed, when seen.
     "incident_revisions": """
         select v.incident_id, i.source, v.version, v.observed_at, v.run_id, v.changed,

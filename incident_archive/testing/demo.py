@@ -29,9 +29,9 @@ class DemoSite:
 
 
 SYNTHETIC = [
-    (DemoSite("acme-ai", "statuspage", "Acme AI", "acme-ai", {}), SiteSpec("Acme AI", incidents=120, seed=7)),
+    (DemoSite("acme-ai", "statuspage", "Acme AI (invented demo site)", "acme-ai", {}), SiteSpec("Acme AI", incidents=120, seed=7)),
     (
-        DemoSite("nimbus-cloud", "statuspage", "Nimbus Cloud", "nimbus-cloud", {}),
+        DemoSite("nimbus-cloud", "statuspage", "Nimbus Cloud (invented demo site)", "nimbus-cloud", {}),
         SiteSpec(
             "Nimbus Cloud",
             incidents=90,
@@ -64,7 +64,7 @@ def write_demo_sites(root: Path) -> list[DemoSite]:
         SyntheticStatuspage(spec).site().write(root / site.folder)
         sites.append(site)
     for feed_id, (name, feed) in FEEDS.items():
-        sites.append(DemoSite(f"news-{feed_id}", "news", name, f"news/{feed}", {}))
+        sites.append(DemoSite(f"news-{feed_id}", "news", f"{name} (invented demo outlet)", f"news/{feed}", {}))
     return sites
 
 
