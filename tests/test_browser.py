@@ -145,3 +145,81 @@ def test_the_reliability_dashboard_draws_its_charts(served_archive, tmp_path):
         assert not errors, errors
         shot(page, "dashboard", tmp_path)
         browser.close()
+
+
+HOSTILE = '<img src=x onerror="window.__pwned=1">'
+SCRIPTED = "<script>window.__pwned=1</script>"
+
+
+@pytest.fixture(scope="module")
+def hostile_served(tmp_path_factory):
+    """An archive whose provider, upstream, components, updates and article carry markup."""
+    from incident_archive.archive.store import ArchiveWriter, open_archive
+    from incident_archive.core.items import ArticleItem, ComponentItem, IncidentItem, UpdateItem
+
+    db_path = tmp_path_factory.mktemp("hostile") / "archive.db"
+    writer = ArchiveWriter(open_archive(db_path))
+    writer.save_source("cloud", "statuspage", f"Cloud {HOSTILE}", "https://cloud.example")
+    writer.save_source("app", "statuspage", "App", "https://app.example", depends_on=["cloud"])
+    writer.save_source("news", "news", "News", "https://news.example")
+    for source in ("cloud", "app"):
+        writer.save_incident(IncidentItem(
+            source=source, native_id="h1", title=f"Outage {HOSTILE} {SCRIPTED}", impact="major", impact_raw="major",
+            status="resolved", started_at="2024-12-26T19:00:00Z", resolved_at="2024-12-26T21:00:00Z",
+            url="javascript:window.__pwned=1",
+            updates=[UpdateItem("u1", "investigating", f"Upstream trouble {HOSTILE}", "2024-12-26T19:00:00Z"),
+                     UpdateItem("u2", "resolved", f"Fixed {SCRIPTED}", "2024-12-26T21:00:00Z")],
+            components=[ComponentItem(source, "c1", f"API {HOSTILE}")]))
+    writer.save_article(ArticleItem(
+        source="news", url="https://news.example/a", canonical_url="https://news.example/a",
+        title=f"Upstream outage {HOSTILE}", published_at="2024-12-26T22:00:00Z", author=None, outlet="News",
+        summary=None, body=f"An upstream provider {SCRIPTED} failed.", extraction="feed"))
+    writer.db.close()
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path),
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "Datasette did not start"
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_no_script_from_crawled_text_runs_anywhere(hostile_served):
+    """Hostile titles, bodies, component names and article text on the home page, the
+    incident page, the dashboard, the search and every canned query: shown, never run."""
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import sync_playwright
+
+    from incident_archive.archive.web import load_metadata
+
+    queries = load_metadata("archive.db")["databases"]["archive"]["queries"]
+    params = {"q": "upstream", "incident_id": "app:h1", "at": "2024-12-26T20:00:00Z", "source": "app",
+              "since": "", "until": ""}
+    pages = ["/", "/archive/incidents/app~3Ah1", "/archive/incidents/cloud~3Ah1", "/-/dashboards/reliability",
+             "/archive/incident_overview", "/archive/upstream_overlaps", "/archive/articles"]
+    pages += [f"/archive/{name}?" + urlencode({k: v for k, v in params.items() if f":{k}" in query["sql"]})
+              for name, query in queries.items()]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        shown = 0
+        for path in pages:
+            page.goto(hostile_served + path)
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("window.__pwned") is None, path
+            shown += "onerror=" in page.content().replace("&lt;img src=x onerror=", "onerror=")
+        for link in page.locator("a[href^='javascript:']").all():
+            raise AssertionError(f"a javascript: link on the page: {link.get_attribute('href')}")
+        browser.close()
+    assert dialogs == [] and shown >= 3  # the markup was on the pages, as text
