@@ -96,3 +96,18 @@ def test_the_home_page_says_what_each_source_holds(ds, crawled_site, tmp_path):
     open_archive(tmp_path / "empty.db").close()
     empty = get(datasette_instance(tmp_path / "empty.db"), "/")
     assert "This archive is empty" in empty.text and "make demo" in empty.text
+
+
+def test_the_dashboard_gives_each_provider_one_colour_and_says_no_data(crawled_archive, tmp_path):
+    from incident_archive.archive.store import open_archive
+    from incident_archive.archive.web import datasette_instance, load_metadata
+
+    charts = load_metadata(crawled_archive)["plugins"]["datasette-dashboards"]["reliability"]["charts"]
+    scales = [c["display"]["encoding"]["color"]["scale"] for c in charts.values()
+              if c.get("display", {}).get("encoding", {}).get("color", {}).get("field") == "source"]
+    assert scales and all(scale == {"domain": ["acme"], "scheme": "tableau10"} for scale in scales)
+    open_archive(tmp_path / "empty.db").close()
+    sql = charts["mean-hours-to-resolve"]["query"].replace("[[", "/*").replace("]]", "*/")
+    empty = get(datasette_instance(tmp_path / "empty.db"), "/empty.json?" + __import__("urllib.parse").parse.urlencode(
+        {"sql": sql, "_shape": "array"})).json()
+    assert empty == [{"hours": "no data"}]

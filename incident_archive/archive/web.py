@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from importlib import resources
 from pathlib import Path
 
@@ -47,11 +48,29 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
     metadata["description_html"] += (
         f'\n<p><a href="/-/download/{name}.db">Download the whole archive</a>: one SQLite file, a consistent '
         "copy at most five minutes old (open it with sqlite3, Datasette or any SQLite tool).</p>")
+    providers = source_ids(db_path)
     for dashboard in metadata.get("plugins", {}).get("datasette-dashboards", {}).values():
         for part in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
             if part.get("db") == "archive":
                 part["db"] = name
+            color = part.get("display", {}).get("encoding", {}).get("color", {})
+            if color.get("field") == "source" and providers:
+                # Every chart maps the same provider to the same colour.
+                color["scale"] = {"domain": providers, "scheme": "tableau10"}
     return metadata
+
+
+def source_ids(db_path: str | Path) -> list[str]:
+    """The archive's sources, in order (none when the file is not there yet)."""
+    if not Path(db_path).exists():
+        return []
+    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    try:
+        return [row[0] for row in conn.execute("select id from sources order by id")]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
 
 
 def serve_arguments(db_path: str | Path, metadata_file: str | Path, host: str, port: int) -> list[str]:
