@@ -110,7 +110,10 @@ def test_only_web_links_are_stored_or_published(hostile_upstream):
     assert get(ds, "/archive/incidents/cloud:a1.json?_shape=array").json()[0]["url"] is None
     feed = get(ds, "/archive/incident_feed.atom")
     assert feed.status_code == 200 and "javascript:" not in feed.text
-    assert "https://app.example/incidents/a1" in feed.text
+    # Each entry links to the incident's page in the archive and names the provider's page.
+    assert 'href="/archive/incidents/app~3Aa1"' in feed.text
+    assert "On the provider's page: https://app.example/incidents/a1" in feed.text
+    assert "On the provider's page: https://cloud.example)" in feed.text  # its own link was not a web page
 
 
 def test_one_value_cannot_take_the_server_over_its_memory(hostile_archive):

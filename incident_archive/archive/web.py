@@ -42,6 +42,8 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
         queries[query]["sql"] = sql.strip()
     name = Path(db_path).stem
     metadata["databases"][name] = metadata["databases"].pop("archive")
+    feed = metadata["databases"][name]["queries"]["incident_feed"]
+    feed["sql"] = feed["sql"].replace("{database}", name)
     metadata["description_html"] += (
         f'\n<form action="/{name}/search" method="get"><label>Search incidents, updates and news '
         '<input type="search" name="q"></label> <input type="submit" value="Search"></form>')
