@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 import yaml
 
-from incident_archive.archive.checks import ArchiveProblem, check_archive, describe_database_error
+from incident_archive.archive.checks import ArchiveProblem, check_archive, check_integrity, describe_database_error
 from incident_archive.archive.lock import ArchiveBusy, exclusive
 from incident_archive.core.sources import SourcesError, load_sources, select_sources, toml_value
 
@@ -96,6 +96,8 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     stopped_by = None
     try:
         with exclusive(db_path, wait_seconds):
+            if Path(db_path).exists():
+                check_integrity(db_path)
             click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
             rows = run_crawl(sources, db_path, overrides, all_sources)
     except ArchiveBusy as error:
@@ -105,6 +107,8 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
         rows, stopped_by = interrupted.rows, interrupted.signum
     except sqlite3.Error as error:
         raise click.ClickException(describe_database_error(db_path, error)) from None
+    except ArchiveProblem as problem:
+        raise click.ClickException(str(problem)) from None
     width = max([12, *(len(row["source"]) + 1 for row in rows)])
     for row in rows:
         click.echo(format_run(row, width))

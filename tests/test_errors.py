@@ -79,3 +79,26 @@ def test_a_damaged_http_cache_is_set_aside_and_rebuilt(tmp_path, sources):
 
     notes = sqlite_utils.Database(db).execute("SELECT notes FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert "the HTTP cache was damaged" in notes
+
+
+def test_a_damaged_page_in_the_middle_of_an_archive(tmp_path):
+    """A page of the incidents' data damaged, the schema whole: the crawl refuses to write."""
+    site = SyntheticStatuspage(SiteSpec("Mid", incidents=200, seed=41)).site()
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [{"id": "mid", "kind": "statuspage", "name": "Mid",
+                                                       "url": server.base_url}])
+        db = tmp_path / "a.db"
+        run_cli("crawl", "--db", str(db), "--sources", str(sources), *FAST, check_exit=0)
+        import sqlite3
+
+        conn = sqlite3.connect(db)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("select pageno from dbstat where name = 'incident_updates' order by pageno "
+                            "limit 1 offset 10").fetchone()[0]
+        conn.close()
+        data = bytearray(db.read_bytes())
+        data[(page - 1) * 4096:(page - 1) * 4096 + 200] = b"\x07" * 200
+        db.write_bytes(bytes(data))
+        before = db.read_bytes()
+        one_line_error(run_cli("crawl", "--db", str(db), "--sources", str(sources), *FAST), "damaged")
+        assert db.read_bytes() == before

@@ -47,3 +47,18 @@ def describe_database_error(db_path: str | Path, error: sqlite3.Error) -> str:
     if "readonly" in text or "read-only" in text:
         return f"{db_path}: read-only ({text})"
     return f"{db_path}: {text}"
+
+
+def check_integrity(db_path: str | Path) -> None:
+    """A damaged page anywhere in the archive (a disk fault, a copy cut short): refuse to
+    write into it. ``quick_check`` reads every page once, without the index checks."""
+    conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.DatabaseError as error:
+        problems = [str(error)]
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        raise ArchiveProblem(f"{db_path}: the archive is damaged ({'; '.join(problems)}); restore a copy, "
+                             "or recover it with sqlite3's .recover")
