@@ -229,7 +229,8 @@ def test_reliability_dashboard_charts_the_archive(research_archive):
     assert all(90 < r["availability_pct"] <= 100 for r in availability)
     assert min(r["availability_pct"] for r in availability) < 99.9
     upstream = chart("upstream-overlaps", source="openai")
-    assert ("openai:6bwlxnvdncnm", "azure:CNF4-N_0", 598) in {
+    link = '<a href="/archive/incidents/{}">{}</a>'.format  # the dashboard's table links each id
+    assert (link("openai~3A6bwlxnvdncnm", "openai:6bwlxnvdncnm"), link("azure~3ACNF4-N_0", "azure:CNF4-N_0"), 598) in {
         (r["incident_id"], r["upstream_incident_id"], r["overlap_minutes"]) for r in upstream}
     for name in charts:
         assert chart(name), name

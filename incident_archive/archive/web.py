@@ -55,6 +55,8 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
         for part in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
             if part.get("db") == "archive":
                 part["db"] = name
+            if "query" in part:
+                part["query"] = part["query"].replace("{database}", name)
             color = part.get("display", {}).get("encoding", {}).get("color", {})
             if color.get("field") == "source" and providers:
                 # Every chart maps the same provider to the same colour.
