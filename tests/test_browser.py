@@ -91,7 +91,20 @@ def test_a_person_finds_the_upstream_incident_and_downloads_csv(served_archive, 
 
         page.goto(served_archive + "/")
         expect(page.locator("h1").first).to_contain_text("Incident archive")
+        health = page.locator("section.source-overview table")
+        expect(health).to_contain_text("OpenAI")
+        expect(health).to_contain_text("Microsoft Azure")
         shot(page, "home", tmp_path)
+
+        # The whole archive, from the home page's link, opens with sqlite3.
+        with page.expect_download() as download_info:
+            page.click("section.source-overview a[href='/-/download/archive.db']")
+        copy = tmp_path / "downloaded.db"
+        download_info.value.save_as(copy)
+        import sqlite3
+
+        with sqlite3.connect(copy) as conn:
+            assert conn.execute("select count(*) from incidents where id = 'openai:6bwlxnvdncnm'").fetchone() == (1,)
 
         # One search box: incident titles, update text and the news together.
         page.fill("input[name=q]", "upstream")
