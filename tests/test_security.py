@@ -171,3 +171,13 @@ def test_one_search_finds_incidents_updates_and_articles_and_links_them(hostile_
     # Incident ids link to their page wherever they appear.
     overlaps = get(ds, "/archive/upstream_overlaps")
     assert 'href="/archive/incidents/cloud~3Aa1"' in overlaps.text
+
+
+def test_every_page_has_the_search_box_and_canned_queries_link_ids(hostile_upstream):
+    ds = datasette_instance(hostile_upstream)
+    for path in ("/", "/archive", "/archive/incidents", "/archive/incidents/app~3Aa1"):
+        assert 'action="/-/search"' in get(ds, path).text, path
+    answer = get(ds, "/-/search?q=upstream+provider")
+    assert answer.status_code == 302 and answer.headers["location"] == "/archive/search?q=upstream+provider"
+    down = get(ds, "/archive/what_was_down?" + urlencode({"at": "2024-12-26T20:00:00Z"}))
+    assert 'href="/archive/incidents/app~3Aa1"' in down.text and 'href="/archive/incidents/cloud~3Aa1"' in down.text

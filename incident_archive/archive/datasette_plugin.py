@@ -11,6 +11,7 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
@@ -49,6 +50,8 @@ def render_cell(row, value, column, table, database, datasette):
     target = LINKED_COLUMNS.get(column)
     if column == "id" and table == "incident_overview":
         target = "incidents"
+    if column == "id" and table is None and "source" in row.keys() and str(value).startswith(f"{row['source']}:"):
+        target = "incidents"  # a canned query's incident ids (what_was_down, ...)
     if column == "id" and table is None and "kind" in row.keys():  # the search query's hits
         target = "articles" if row["kind"] == "article" else "incidents"
     if not target or not isinstance(value, str) or table == target:
@@ -181,4 +184,12 @@ def register_routes(datasette):
         path = await asyncio.get_running_loop().run_in_executor(None, snapshot, db.path, name)
         return AsgiFileDownload(path, filename=f"{name}.db", content_type="application/vnd.sqlite3")
 
-    return [(r"^/-/download/(?P<database>[^/]+)\.db$", download)]
+    async def search(request):
+        """The search box in every page's header: the first archive's search."""
+        for name, db in datasette.databases.items():
+            if not name.startswith("_") and "source_overview" in await db.view_names():
+                query = urlencode({"q": request.args.get("q", "")})
+                return Response.redirect(f"{datasette.urls.database(name)}/search?{query}")
+        return Response.text("no archive served", status=404)
+
+    return [(r"^/-/download/(?P<database>[^/]+)\.db$", download), (r"^/-/search$", search)]
