@@ -157,6 +157,14 @@ def test_the_reliability_dashboard_draws_its_charts(served_archive, tmp_path):
                             "#chart-time-to-resolve-distribution svg").first).to_be_visible()
         assert not errors, errors
         shot(page, "dashboard", tmp_path)
+        # A selection with no rows says so, in the tables and over the charts.
+        page.goto(served_archive + "/-/dashboards/reliability?source=nobody")
+        for chart in ("time-to-resolve-per-service", "upstream-overlaps"):
+            expect(page.locator(f"#chart-{chart}")).to_contain_text("No data for this selection")
+        expect(page.locator("#chart-mean-hours-to-resolve")).to_contain_text("no data")
+        for chart in ("incidents-per-month", "time-to-resolve-distribution", "availability-per-month"):
+            expect(page.locator(f"#chart-{chart} svg text", has_text="No data for this selection")).to_have_count(1)
+        assert not errors, errors
         browser.close()
 
 

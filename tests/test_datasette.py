@@ -103,8 +103,8 @@ def test_the_dashboard_gives_each_provider_one_colour_and_says_no_data(crawled_a
     from incident_archive.archive.web import datasette_instance, load_metadata
 
     charts = load_metadata(crawled_archive)["plugins"]["datasette-dashboards"]["reliability"]["charts"]
-    scales = [c["display"]["encoding"]["color"]["scale"] for c in charts.values()
-              if c.get("display", {}).get("encoding", {}).get("color", {}).get("field") == "source"]
+    drawn = [c["display"]["layer"][0] for c in charts.values() if c.get("library") == "vega-lite"]
+    scales = [d["encoding"]["color"]["scale"] for d in drawn if d["encoding"].get("color", {}).get("field") == "source"]
     assert scales and all(scale == {"domain": ["acme"], "scheme": "tableau10"} for scale in scales)
     open_archive(tmp_path / "empty.db").close()
     sql = charts["mean-hours-to-resolve"]["query"].replace("[[", "/*").replace("]]", "*/")

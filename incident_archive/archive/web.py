@@ -21,6 +21,23 @@ DATASETTE_SETTINGS = {
 }
 
 
+# Every chart says so where a selection has no rows, instead of drawing a blank chart: its
+# query gains one row of nulls with a no_data text then, which a text layer shows.
+NO_DATA_LAYER = {
+    "transform": [{"filter": "datum.no_data"}],
+    "mark": {"type": "text", "fontSize": 14, "color": "#666"},
+    "encoding": {"text": {"field": "no_data", "type": "nominal"}},
+}
+
+
+def with_no_data_row(query: str) -> str:
+    """``query``, plus a row of nulls saying 'No data for this selection' when it has none
+    (a left join on nothing gives one row of the query's columns, all null)."""
+    return (f"with t as (\n{query}\n)\nselect t.*, null as no_data from t\n"
+            "union all select t.*, 'No data for this selection' from (select 1) left join t on 0\n"
+            "where not exists (select 1 from t)")
+
+
 def templates_path() -> Path:
     """Template overrides: an incident's page shows its upstream, news and aliases."""
     return Path(str(resources.files("incident_archive.archive") / "templates"))
@@ -61,6 +78,9 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
             if color.get("field") == "source" and providers:
                 # Every chart maps the same provider to the same colour.
                 color["scale"] = {"domain": providers, "scheme": "tableau10"}
+            if part.get("library") == "vega-lite":
+                part["query"] = with_no_data_row(part["query"])
+                part["display"] = {"layer": [part["display"], NO_DATA_LAYER]}
     return metadata
 
 
