@@ -16,11 +16,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Crawl the default sources (a source that cannot be reached is reported, the rest
-# still archived), then serve whatever the archive holds.
+# Keep the default sources current (each polled at its interval; a source that cannot be
+# reached is reported and retried later) while serving the archive. Ctrl-C stops both.
 run: install
-	-$(BIN)/incident-archive crawl --db $(DB)
-	$(BIN)/incident-archive serve --db $(DB) --port $(PORT)
+	$(BIN)/incident-archive watch --db $(DB) --serve --port $(PORT)
 
 crawl: install
 	$(BIN)/incident-archive crawl --db $(DB)

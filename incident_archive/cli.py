@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -78,7 +79,8 @@ def cli():
 @click.option("--setting", "-s", "settings", multiple=True, help="Scrapy setting override, NAME=VALUE.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Scrapy's own log.")
 @click.option("--wait", "wait_seconds", type=float, default=0, help="Wait this long for another crawl to finish.")
-def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
+@click.option("--under-watch", is_flag=True, hidden=True, help="A poll of the watch service, which holds the lock.")
+def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds, under_watch):
     """Crawl every source in the sources file (or only SOURCE_IDS) into the archive."""
     from incident_archive.crawl.runner import run_crawl
 
@@ -95,8 +97,8 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
     usable(db_path)
     stopped_by = None
     try:
-        with exclusive(db_path, wait_seconds):
-            if Path(db_path).exists():
+        with contextlib.nullcontext() if under_watch else exclusive(db_path, wait_seconds):
+            if Path(db_path).exists() and not under_watch:  # the service checked it when it started
                 check_integrity(db_path)
             click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
             rows = run_crawl(sources, db_path, overrides, all_sources)
@@ -117,6 +119,63 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds):
                    "the next crawl goes on from there.", err=True)
         sys.exit(128 + stopped_by)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     sys.exit(0 if all(row.get("outcome") == "ok" for row in rows) else 1)
+
+
+@cli.command()
+@click.argument("source_ids", nargs=-1)
+@click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, help="Archive file (created or upgraded).")
+@click.option("--sources", "sources_file", type=click.Path(dir_okay=False), help="Sources TOML (default: shipped list).")
+@click.option("--every", "every", default="5m", show_default=True,
+              help="How often to poll a source that sets no 'every' of its own (30s, 5m, 1h).")
+@click.option("--serve", "serve_too", is_flag=True, help="Serve the archive with Datasette while polling.")
+@click.option("--port", default=8001, show_default=True, type=int)
+@click.option("--for", "run_for", default=None, help="Stop after this long (a duration); default: until stopped.")
+@click.option("--setting", "-s", "settings", multiple=True, help="Scrapy setting override for every poll, NAME=VALUE.")
+def watch(source_ids, db_path, sources_file, every, serve_too, port, run_for, settings):
+    """Keep the archive current: poll every source at its own interval until stopped
+    (SIGTERM or Ctrl-C: the poll in flight writes what it fetched)."""
+    from incident_archive.archive.store import open_archive
+    from incident_archive.core.sources import duration_seconds
+    from incident_archive.watch import Watcher, serve_beside
+
+    try:
+        sources = select_sources(load_sources(sources_file), list(source_ids))
+        every_s = duration_seconds(every)
+        until = time.time() + duration_seconds(run_for) if run_for else None
+    except (SourcesError, ValueError) as error:
+        raise click.ClickException(str(error)) from None
+    usable(db_path)
+    parse_setting(settings)
+    try:
+        open_archive(db_path).close()
+    except sqlite3.Error as error:
+        raise click.ClickException(describe_database_error(db_path, error)) from None
+    server = None
+    if serve_too:
+        port_is_free("127.0.0.1", port)
+    watcher = Watcher(db_path, sources_file, sources, every_s,
+                      tuple(arg for value in settings for arg in ("--setting", value)), until,
+                      out=lambda line: click.echo(line))
+    try:
+        # The service is the archive's one writer while it runs; its polls run side by side.
+        with exclusive(db_path):
+            check_integrity(db_path)
+            if serve_too:
+                server = serve_beside(db_path, port)
+            click.echo(f"Watching {len(sources)} source(s) into {db_path}; SIGTERM or Ctrl-C stops.", err=True)
+            code = watcher.run()
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_BUSY)
+    except ArchiveProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+    if code:
+        click.echo(f"Stopped by {signal.Signals(code - 128).name}.", err=True)
+    sys.exit(code)
 
 
 @cli.command("import-research")

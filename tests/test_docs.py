@@ -11,7 +11,7 @@ from tests.conftest import PROJECT
 README = (PROJECT / "README.md").read_text(encoding="utf-8")
 COMMANDS = sorted(cli.commands)
 OPTIONS = sorted({(name, opt) for name, command in cli.commands.items() for param in command.params
-                  for opt in param.opts if opt.startswith("--")})
+                  if not getattr(param, "hidden", False) for opt in param.opts if opt.startswith("--")})
 PROJECT_SETTINGS = sorted(name for name in vars(settings) if name.startswith("ARCHIVE_"))
 
 

@@ -13,13 +13,15 @@ from incident_archive.core.times import utc_now
 class CrawlRecords(Writer):
     def save_source(
         self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None,
-        aliases: list | None = None, migrated: dict | None | object = ...,
+        aliases: list | None = None, migrated: dict | None | object = ..., every_s: int | None | object = ...,
     ) -> None:
         """Record a source as the sources file describes it (``migrated`` left out, as an
         import does, keeps the declared platform move)."""
         existing = self._row("sources", source_id)
         if migrated is ...:
             migrated = {"from": existing["migrated_from"], "on": existing["migrated_on"]} if existing else None
+        if every_s is ...:
+            every_s = existing["every_s"] if existing else None
         record = {
             "id": source_id,
             "kind": kind,
@@ -29,6 +31,7 @@ class CrawlRecords(Writer):
             "aliases": json.dumps(aliases) if aliases else None,
             "migrated_from": (migrated or {}).get("from"),
             "migrated_on": (migrated or {}).get("on"),
+            "every_s": every_s,
         }
         self._migrations.pop(source_id, None)
         if existing is None:
@@ -86,13 +89,13 @@ class CrawlRecords(Writer):
             )
         return table.last_pk
 
-    def close_interrupted_runs(self) -> int:
-        """Runs still 'running' when a new crawl starts were killed: say so."""
+    def close_interrupted_runs(self, sources: list[str]) -> int:
+        """Runs of these sources still 'running' when a new crawl of them starts were killed:
+        say so (another source's run may be a live poll of the watch service)."""
         with self.db.atomic():
             cursor = self.db.execute(
                 "UPDATE crawl_runs SET outcome = 'interrupted', error = 'the crawl stopped before this source finished' "
-                "WHERE outcome = 'running'"
-            )
+                f"WHERE outcome = 'running' AND source IN ({', '.join('?' * len(sources))})", sources)
         return cursor.rowcount
 
     def finish_run(self, run_id: int, outcome: str, error: str | None, counts: dict[str, int]) -> None:

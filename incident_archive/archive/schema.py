@@ -385,6 +385,12 @@ def _walks_versions_removals(db: sqlite_utils.Database) -> None:
         "SELECT id, incident_id, 1, first_seen_at, status, body, posted_at FROM incident_updates")
 
 
+@MIGRATIONS(name="source_intervals")
+def _source_intervals(db: sqlite_utils.Database) -> None:
+    """How often the watch service polls each source (the sources file's ``every``)."""
+    db["sources"].add_column("every_s", int)
+
+
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [
     "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",

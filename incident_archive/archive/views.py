@@ -169,6 +169,26 @@ VIEWS = {
                       where r.source = s.id and r.outcome = 'ok'))) * 24, 1) as hours_since_ok_crawl
         from sources s
     """,
+    # How current each source is against its poll interval (the watch service's health).
+    "source_health": """
+        with runs as (
+            select s.id as source, s.name, coalesce(s.every_s, 300) as interval_s,
+                   (select max(finished_at) from crawl_runs r where r.source = s.id and r.outcome = 'ok') as last_ok,
+                   (select max(started_at) from crawl_runs r where r.source = s.id) as last_attempt,
+                   (select count(*) from crawl_runs r where r.source = s.id and r.outcome in ('failed', 'interrupted')
+                      and r.id > coalesce((select max(id) from crawl_runs r2
+                                           where r2.source = s.id and r2.outcome = 'ok'), 0)) as consecutive_failures,
+                   (select error from crawl_runs r where r.source = s.id and r.outcome != 'ok' and r.error is not null
+                    order by r.id desc limit 1) as last_failure
+            from sources s
+        )
+        select source, name, interval_s, last_ok, last_attempt, consecutive_failures,
+               case when consecutive_failures > 0 then last_failure end as failing_because,
+               cast(round((julianday('now') - julianday(last_ok)) * 86400) as integer) as seconds_since_ok,
+               case when last_ok is null or (julianday('now') - julianday(last_ok)) * 86400 > 3 * interval_s
+                    then 1 else 0 end as stale
+        from runs
+    """,
     # Every version of every incident beside the one before it: what changed, when seen.
     "incident_revisions": """
         select v.incident_id, i.source, v.version, v.observed_at, v.run_id, v.changed,

@@ -24,7 +24,7 @@ from incident_archive.core.kinds import KINDS, Kind
 
 REQUIRED_FIELDS = ("id", "kind", "name", "url")
 # Fields any source may set: the providers it runs on, and the other names it goes by.
-COMMON_OPTIONS = {"depends_on": list, "aliases": list, "migrated": dict}
+COMMON_OPTIONS = {"depends_on": list, "aliases": list, "migrated": dict, "every": str}
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -90,6 +90,11 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
                 raise SourcesError(f"{label}: field '{option}' should be {allowed[option].__name__}")
         if "migrated" in options:
             options["migrated"] = check_migration(options["migrated"], kinds, label)
+        if "every" in options:
+            try:
+                options["every_s"] = duration_seconds(options["every"])
+            except ValueError:
+                raise SourcesError(f"{label}: field 'every': {options['every']!r} should be like 30s, 5m or 1h") from None
         sources.append(Source(id=source_id, kind=kind, name=table["name"], url=url, options=options))
     known = {s.id for s in sources}
     for source in sources:
@@ -97,6 +102,14 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
             if upstream not in known:
                 raise SourcesError(f"{path}: source {source.id!r}: field 'depends_on': unknown source {upstream!r}")
     return sources
+
+
+def duration_seconds(text: str) -> int:
+    """``30s``, ``5m``, ``1h``, ``1d`` (or a number of seconds) as seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", str(text))
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r}")
+    return round(float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)])
 
 
 def check_migration(migrated: dict, kinds: dict, label: str) -> dict:

@@ -17,7 +17,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_reques
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.response import response_status_message
 
-from incident_archive.crawl.failures import describe_exception
+from incident_archive.crawl.failures import CANNOT_RESOLVE, describe_exception
 from incident_archive.crawl.origins import origin
 from incident_archive.crawl.report import SourceReport
 
@@ -79,6 +79,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
     async def process_exception(self, request, exception, spider=None):
         if request.meta.get("dont_retry", False) or not isinstance(exception, self.exceptions_to_retry):
             return None
+        if isinstance(exception, CANNOT_RESOLVE):
+            return None  # a name that does not resolve now will not a second later: fail once
+
         retry = self.retry(request, exception)
         if retry is None:
             return None

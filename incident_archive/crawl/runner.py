@@ -104,10 +104,11 @@ def run_crawl(
     archive_key = settings.get("ARCHIVE_DB")
     writer = ArchiveWriter(ARCHIVES.acquire(archive_key))
     try:
-        writer.close_interrupted_runs()
+        writer.close_interrupted_runs([source.id for source in sources])
         for source in all_sources or sources:
             writer.save_source(source.id, source.kind, source.name, source.url, source.options.get("depends_on"),
-                               source.options.get("aliases"), source.options.get("migrated"))
+                               source.options.get("aliases"), source.options.get("migrated"),
+                               source.options.get("every_s"))
 
         process = StoppableCrawlerProcess(settings)
         names = provider_names(all_sources or sources)

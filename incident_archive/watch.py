@@ -1,0 +1,136 @@
+"""The watch service: polls every source at its own interval and keeps the archive current.
+
+Each poll is the incremental crawl the ``crawl`` command makes (conditional requests,
+only what is new or open, the walk state), run as a child process for the sources that
+are due, so a poll that fails or hangs never takes the service down, and the archive's
+crawl lock keeps polls from overlapping a crawl started by hand. A source that fails is
+polled again later and later (its interval doubled per failure, capped); a little
+jitter keeps sources from firing together. SIGTERM or SIGINT ends the poll in flight
+cleanly (the child writes what it fetched) and the service exits 143 or 130.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from incident_archive.core.sources import Source
+
+DEFAULT_EVERY_S = 300
+BACKOFF_CAP_S = 3600
+JITTER = 0.1  # each wait is its interval, give or take a tenth
+
+
+@dataclass
+class Schedule:
+    """When each source is due next, and how many polls in a row it has failed."""
+
+    every_s: dict[str, int]
+    due_at: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def start(self, now: float) -> None:
+        for source, every in self.every_s.items():  # spread the first polls over a tenth of each interval
+            self.due_at[source] = now + self.rng.uniform(0, JITTER) * min(every, 60)
+
+    def due(self, now: float) -> list[str]:
+        return sorted(source for source, at in self.due_at.items() if at <= now)
+
+    def polled(self, source: str, ok: bool, now: float) -> float:
+        """Schedule the next poll after one that succeeded or failed; returns the wait."""
+        self.failures[source] = 0 if ok else self.failures.get(source, 0) + 1
+        wait = min(self.every_s[source] * 2 ** self.failures[source], max(BACKOFF_CAP_S, self.every_s[source]))
+        wait *= 1 + self.rng.uniform(-JITTER, JITTER)
+        self.due_at[source] = now + wait
+        return wait
+
+    def next_due(self) -> float:
+        return min(self.due_at.values())
+
+
+class Watcher:
+    """Runs the polls of a Schedule until told to stop (a signal, or ``until``): each due
+    source in a child of its own, side by side, so a slow or failing source never delays
+    the others; SQLite takes their short transactions one at a time."""
+
+    MAX_POLLS_AT_ONCE = 8
+
+    def __init__(self, db_path: str, sources_file: str | None, sources: list[Source], every_s: int,
+                 settings: tuple[str, ...] = (), until: float | None = None, out=print):
+        self.db_path = db_path
+        self.sources_file = sources_file
+        self.schedule = Schedule({s.id: s.options.get("every_s") or every_s for s in sources})
+        self.settings = settings
+        self.until = until
+        self.out = out
+        self.stopped_by: int | None = None
+        self.polls: dict[str, subprocess.Popen] = {}
+
+    def stop(self, signum, _frame=None) -> None:
+        second = self.stopped_by is not None
+        self.stopped_by = self.stopped_by or signum
+        for child in self.polls.values():
+            if child.poll() is None:
+                # The first signal: each poll writes what it fetched and stops; a second: at once.
+                child.kill() if second else child.send_signal(signum)
+
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.schedule.start(time.time())
+            while self.stopped_by is None and (self.until is None or time.time() < self.until):
+                self.collect()
+                for source in self.schedule.due(time.time()):
+                    if source not in self.polls and len(self.polls) < self.MAX_POLLS_AT_ONCE:
+                        self.start_poll(source)
+                time.sleep(0.1)
+            for child in self.polls.values():  # the polls in flight finish (or stop, on a signal)
+                child.wait()
+            self.collect()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 128 + self.stopped_by if self.stopped_by is not None else 0
+
+    def start_poll(self, source: str) -> None:
+        command = [sys.executable, "-m", "incident_archive.cli", "crawl", "--db", self.db_path, "--under-watch",
+                   *(["--sources", self.sources_file] if self.sources_file else []), *self.settings, source]
+        # A session of its own: a Ctrl-C at the terminal reaches the poll once, through stop().
+        # Its output goes to a file, read when it ends (a pipe left unread could fill and stall it).
+        log = tempfile.TemporaryFile("w+")
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        child.log = log
+        self.polls[source] = child
+        self.schedule.due_at[source] = float("inf")  # not due again until this poll ends
+
+    def collect(self) -> None:
+        """Schedule the next poll of every source whose poll has ended, and say how it went."""
+        for source, child in list(self.polls.items()):
+            if child.poll() is None:
+                continue
+            del self.polls[source]
+            child.log.seek(0)
+            output = child.log.read()
+            child.log.close()
+            line = next((ln for ln in output.splitlines() if ln.split()[:1] == [source]), None)
+            ok = line is not None and line.split()[1] == "ok"
+            if line is None:
+                last = output.strip().splitlines()[-1:] or [""]
+                line = f"{source} FAILED  the poll ended with {child.returncode}: {last[0]}"
+            now = time.time()
+            wait = self.schedule.polled(source, ok, now)
+            self.out(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now))} {line.strip()} (next in {wait:.0f} s)")
+
+
+def serve_beside(db_path: str, port: int) -> subprocess.Popen:
+    """Datasette serving the same archive while the service polls (updated live: WAL)."""
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", db_path,
+                             "--port", str(port)])

@@ -1,0 +1,82 @@
+"""The watch service: each source polled at its own interval, a failing one backed off,
+SIGTERM ending it cleanly, and the archive's health view saying how current each is."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import sqlite_utils
+
+from incident_archive.core.sources import duration_seconds
+from incident_archive.testing.replay import serving
+from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
+from incident_archive.watch import Schedule
+from tests.conftest import FAST, write_sources
+
+
+def test_durations_and_the_schedule_back_off_a_failing_source():
+    assert [duration_seconds(d) for d in ("30s", "5m", "1h", "90")] == [30, 300, 3600, 90]
+    schedule = Schedule({"a": 60, "b": 60})
+    schedule.start(0.0)
+    assert schedule.due(10.0) == ["a", "b"]
+    waits = [schedule.polled("b", ok=False, now=0.0) for _ in range(8)]
+    assert 108 <= waits[0] <= 132 and 216 <= waits[1] <= 264  # doubled, give or take a tenth
+    assert max(waits) <= 3600 * 1.1  # capped
+    assert 54 <= schedule.polled("b", ok=True, now=0.0) <= 66  # back to its interval once it works
+
+
+def watch(db, sources, *args):
+    return subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "watch", "--db", str(db),
+                             "--sources", str(sources), *FAST, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_each_source_at_its_interval_and_a_failing_one_backed_off(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Quick", incidents=12, seed=50)).site()
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [
+            {"id": "quick", "kind": "statuspage", "name": "Quick", "url": server.base_url, "every": "2s"},
+            {"id": "gone", "kind": "statuspage", "name": "Gone", "url": "http://127.0.0.1:9", "every": "2s"},
+        ])
+        process = watch(tmp_path / "a.db", sources, "--for", "12s")
+        stdout, stderr = process.communicate(timeout=90)
+    assert process.returncode == 0, stdout + stderr
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    runs = {source: [r["outcome"] for r in db["crawl_runs"].rows_where("source = ?", [source], order_by="id")]
+            for source in ("quick", "gone")}
+    assert len(runs["quick"]) >= 3 and set(runs["quick"]) == {"ok"}, runs
+    assert 1 <= len(runs["gone"]) < len(runs["quick"]) and set(runs["gone"]) == {"failed"}, runs
+    assert db["incidents"].count == 12
+    health = {row["source"]: row for row in db.query("select * from source_health")}
+    assert health["quick"]["interval_s"] == 2 and health["quick"]["consecutive_failures"] == 0
+    assert health["gone"]["consecutive_failures"] == len(runs["gone"]) and health["gone"]["stale"] == 1
+    assert "connection refused" in health["gone"]["failing_because"]
+    assert "quick        ok" in stdout and "next in" in stdout
+
+
+def test_sigterm_ends_the_service_cleanly(tmp_path):
+    site = SyntheticStatuspage(SiteSpec("Paced", incidents=150, seed=51, days_between=2.0)).site()
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [
+            {"id": "paced", "kind": "statuspage", "name": "Paced", "url": server.base_url}])
+        process = watch(tmp_path / "a.db", sources, "-s", "DOWNLOAD_DELAY=0.05",
+                        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "ARCHIVE_BATCH_SIZE=10")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a poll in flight, part written
+            try:
+                if sqlite_utils.Database(tmp_path / "a.db")["incidents"].count > 50:
+                    break
+            except sqlite3.OperationalError:
+                pass  # not made yet
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stdout + stderr
+    assert "Traceback" not in stderr and "Stopped by SIGTERM" in stderr
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    assert [r["outcome"] for r in db["crawl_runs"].rows] == ["interrupted"]
+    assert db["source_walks"].get("paced")["open_top"] is not None  # the next poll goes on from there
