@@ -22,7 +22,7 @@ import yaml
 
 from incident_archive.archive.checks import ArchiveProblem, check_archive, check_integrity, describe_database_error
 from incident_archive.archive.lock import ArchiveBusy, exclusive
-from incident_archive.core.sources import SourcesError, load_sources, select_sources, toml_value
+from incident_archive.core.sources import SourcesError, load_notify, load_sources, select_sources, toml_value
 
 DEFAULT_DB = "archive.db"
 # Exit codes: 0 every source ok, 1 a source failed or the archive cannot be used, 2 a
@@ -139,7 +139,9 @@ def watch(source_ids, db_path, sources_file, every, serve_too, port, run_for, se
     from incident_archive.watch import Watcher, serve_beside
 
     try:
-        sources = select_sources(load_sources(sources_file), list(source_ids))
+        all_sources = load_sources(sources_file)
+        sources = select_sources(all_sources, list(source_ids))
+        targets = load_notify(sources_file, {s.id for s in all_sources})
         every_s = duration_seconds(every)
         until = time.time() + duration_seconds(run_for) if run_for else None
     except (SourcesError, ValueError) as error:
@@ -155,7 +157,7 @@ def watch(source_ids, db_path, sources_file, every, serve_too, port, run_for, se
         port_is_free("127.0.0.1", port)
     watcher = Watcher(db_path, sources_file, sources, every_s,
                       tuple(arg for value in settings for arg in ("--setting", value)), until,
-                      out=lambda line: click.echo(line))
+                      out=lambda line: click.echo(line), targets=targets)
     try:
         # The service is the archive's one writer while it runs; its polls run side by side.
         with exclusive(db_path):

@@ -16,11 +16,13 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from incident_archive.core.sources import Source
+from incident_archive.alerts import send_due
+from incident_archive.core.sources import NotifyTarget, Source
 
 DEFAULT_EVERY_S = 300
 BACKOFF_CAP_S = 3600
@@ -63,8 +65,10 @@ class Watcher:
     MAX_POLLS_AT_ONCE = 8
 
     def __init__(self, db_path: str, sources_file: str | None, sources: list[Source], every_s: int,
-                 settings: tuple[str, ...] = (), until: float | None = None, out=print):
+                 settings: tuple[str, ...] = (), until: float | None = None, out=print,
+                 targets: list[NotifyTarget] = ()):
         self.db_path = db_path
+        self.alerts = Alerter(db_path, list(targets), out) if targets else None
         self.sources_file = sources_file
         self.schedule = Schedule({s.id: s.options.get("every_s") or every_s for s in sources})
         self.settings = settings
@@ -83,6 +87,8 @@ class Watcher:
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        if self.alerts:
+            self.alerts.start()
         try:
             self.schedule.start(time.time())
             while self.stopped_by is None and (self.until is None or time.time() < self.until):
@@ -95,6 +101,8 @@ class Watcher:
                 child.wait()
             self.collect()
         finally:
+            if self.alerts:
+                self.alerts.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return 128 + self.stopped_by if self.stopped_by is not None else 0
@@ -125,8 +133,47 @@ class Watcher:
                 last = output.strip().splitlines()[-1:] or [""]
                 line = f"{source} FAILED  the poll ended with {child.returncode}: {last[0]}"
             now = time.time()
+            if self.alerts:
+                self.alerts.poke()
             wait = self.schedule.polled(source, ok, now)
             self.out(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now))} {line.strip()} (next in {wait:.0f} s)")
+
+
+class Alerter:
+    """Sends the alerts due after each poll from a thread of its own: a slow or failing
+    receiver never holds up a poll, and what it could not send is tried again later."""
+
+    RETRY_S = 30.0
+
+    def __init__(self, db_path: str, targets: list[NotifyTarget], out=print):
+        self.db_path = db_path
+        self.database = Path(db_path).stem
+        self.targets = targets
+        self.out = out
+        self.wake = threading.Event()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, name="alerts", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.wake.set()
+        self.thread.join(timeout=60)
+
+    def loop(self) -> None:
+        while not self.done.is_set():
+            self.wake.wait(self.RETRY_S)
+            self.wake.clear()
+            try:
+                for failure in send_due(self.db_path, self.targets, self.database):
+                    self.out(f"alert not sent, tried again later: {failure}")
+            except Exception as error:  # the service goes on; the next poll tries again
+                self.out(f"alerts failed, tried again later: {type(error).__name__}: {error}")
 
 
 def serve_beside(db_path: str, port: int) -> subprocess.Popen:

@@ -80,3 +80,76 @@ def test_sigterm_ends_the_service_cleanly(tmp_path):
     db = sqlite_utils.Database(tmp_path / "a.db")
     assert [r["outcome"] for r in db["crawl_runs"].rows] == ["interrupted"]
     assert db["source_walks"].get("paced")["open_top"] is not None  # the next poll goes on from there
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that keeps every JSON body posted to it (Apprise's json://)."""
+
+    def __init__(self, port: int = 0):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_alerts_reach_a_webhook_once_across_restarts_and_a_failing_receiver(tmp_path):
+    from datetime import datetime, timezone
+
+    site = SyntheticStatuspage(SiteSpec("Alerting", incidents=8, seed=52)).site()
+    receiver = Receiver()
+    port = receiver.port
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [
+            {"id": "acme", "kind": "statuspage", "name": "Acme", "url": server.base_url, "every": "1s"}])
+        sources.write_text(sources.read_text() + f'\n[[notify]]\nurl = "json://127.0.0.1:{port}/hook"\n'
+                           'archive_url = "http://archive.example"\n')
+
+        def run(seconds="4s"):
+            process = watch(tmp_path / "a.db", sources, "--for", seconds)
+            stdout, stderr = process.communicate(timeout=90)
+            assert process.returncode == 0, stdout + stderr
+
+        run()
+        open_incident = site.incidents[0]
+        assert [m["title"] for m in receiver.received] == [f"Acme: {open_incident['name']} (major, identified)"
+                                                           .replace("major", open_incident["impact"])]
+        body = receiver.received[0]["message"]
+        assert f"In the archive: http://archive.example/a/incidents/acme~3A{open_incident['id']}" in body
+        assert "Latest update: The issue has been identified" in body
+        run("3s")  # a restart, the same state: nothing sent twice
+        assert len(receiver.received) == 1
+
+        # The incident is resolved while the receiver is down: the alert waits for it.
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        open_incident["incident_updates"].insert(0, dict(open_incident["incident_updates"][0], id="resolvedupd1",
+                                                         status="resolved", body="This incident has been resolved.",
+                                                         created_at=now, display_at=now, updated_at=now))
+        open_incident.update(status="resolved", resolved_at=now, updated_at=now)
+        site.write(tmp_path / "site")
+        receiver.close()
+        run("3s")
+        receiver = Receiver(port)
+        run("3s")
+        receiver.close()
+    assert len(receiver.received) == 1
+    assert receiver.received[0]["title"].endswith(", resolved)")
+    assert "This incident has been resolved." in receiver.received[0]["message"]

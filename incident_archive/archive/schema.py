@@ -391,6 +391,16 @@ def _source_intervals(db: sqlite_utils.Database) -> None:
     db["sources"].add_column("every_s", int)
 
 
+@MIGRATIONS(name="alerts_sent")
+def _alerts_sent(db: sqlite_utils.Database) -> None:
+    """What the watch service sent to whom, so a restart never sends it twice."""
+    db["alerts_sent"].create(
+        {"target": str, "incident_id": str, "status": str, "sent_at": str},
+        pk=("target", "incident_id", "status"),
+        foreign_keys=[("incident_id", "incidents", "id")],
+    )
+
+
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [
     "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",

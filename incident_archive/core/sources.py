@@ -41,6 +41,48 @@ class Source:
     options: dict = field(default_factory=dict, hash=False, compare=False)
 
 
+@dataclass(frozen=True)
+class NotifyTarget:
+    """Where the watch service sends alerts (an Apprise URL: Slack, Discord, Teams, email,
+    ntfy, JSON webhooks ...) and which incidents it wants."""
+
+    url: str
+    sources: tuple[str, ...] = ()
+    min_impact: str | None = None
+    components: tuple[str, ...] = ()
+    upstream_of: str | None = None
+    archive_url: str = "http://127.0.0.1:8001"
+
+
+IMPACT_ORDER = ("none", "minor", "major", "critical")
+
+
+def load_notify(path: str | Path | None = None, known: set[str] | None = None) -> list[NotifyTarget]:
+    """The ``[[notify]]`` tables of a sources file, checked."""
+    path = Path(path) if path else default_sources_path()
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    targets = []
+    for number, table in enumerate(data.get("notify") or [], start=1):
+        label = f"{path}: notify #{number}"
+        if not isinstance(table, dict) or not isinstance(table.get("url"), str) or "://" not in table["url"]:
+            raise SourcesError(f"{label}: field 'url' should be an Apprise URL (json://host/path, slack://...)")
+        unknown = set(table) - {"url", "sources", "min_impact", "components", "upstream_of", "archive_url"}
+        if unknown:
+            raise SourcesError(f"{label}: field '{sorted(unknown)[0]}' is not known")
+        if table.get("min_impact") not in (None, *IMPACT_ORDER):
+            raise SourcesError(f"{label}: field 'min_impact' should be one of {', '.join(IMPACT_ORDER)}")
+        for name in ("sources", "components"):
+            if not isinstance(table.get(name, []), list):
+                raise SourcesError(f"{label}: field '{name}' should be a list")
+        for source in [*table.get("sources", []), *([table["upstream_of"]] if table.get("upstream_of") else [])]:
+            if known is not None and source not in known:
+                raise SourcesError(f"{label}: unknown source {source!r}")
+        targets.append(NotifyTarget(table["url"], tuple(table.get("sources", [])), table.get("min_impact"),
+                                    tuple(table.get("components", [])), table.get("upstream_of"),
+                                    table.get("archive_url", "http://127.0.0.1:8001").rstrip("/")))
+    return targets
+
+
 def default_sources_path() -> Path:
     """The sources file shipped with the project (OpenAI, its providers and peers)."""
     return Path(str(resources.files("incident_archive.core") / "sources.toml"))
