@@ -40,6 +40,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def served(db_path):
+    """``incident-archive serve`` on a free port, as a user runs it: yields its address."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path),
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "Datasette did not start"
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def served_archive(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
@@ -58,21 +77,7 @@ def served_archive(tmp_path_factory):
         sources.write_text(sources.read_text().replace(
             'name = "OpenAI"', 'name = "OpenAI"\naliases = ["ChatGPT", "Sora"]\ndepends_on = ["azure"]'))
         run_cli("crawl", "--db", str(db_path), "--sources", str(sources), *FAST, check_exit=0)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "Datasette did not start"
-            time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
+    yield from served(db_path)
 
 
 def shot(page, name: str, tmp_path) -> None:
@@ -196,21 +201,7 @@ def hostile_served(tmp_path_factory):
         title=f"Upstream outage {HOSTILE}", published_at="2024-12-26T22:00:00Z", author=None, outlet="News",
         summary=None, body=f"An upstream provider {SCRIPTED} failed.", extraction="feed"))
     writer.db.close()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path),
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "Datasette did not start"
-            time.sleep(0.2)
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
+    yield from served(db_path)
 
 
 def test_no_script_from_crawled_text_runs_anywhere(hostile_served):
