@@ -37,9 +37,10 @@ from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 SCALES = {
     # Crawls are (sites, incidents per site): pages as most status pages are (20 incidents
     # in their history), and the backfill case (a few hundred each).
-    "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [10_000, 50_000], "archive": 100_000},
+    "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [10_000, 50_000], "archive": 100_000,
+              "latency": [100]},
     "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)], "ingest": [100_000, 1_000_000],
-             "archive": 1_000_000},
+             "archive": 1_000_000, "latency": [100, 1000]},
 }
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "CONCURRENT_REQUESTS=64",
         "-s", "ROBOTSTXT_OBEY=False"]
@@ -236,7 +237,119 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         server.wait(timeout=10)
 
 
-PARTS = ["crawl", "ingest", "queries"]
+def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> dict:
+    """Detection latency of the watch service: ``n`` sources polled every minute with the
+    shipped settings; ``posts`` of them post a new incident; how long until it is in the
+    archive, in the Atom feed (served by the same command) and at a webhook (Apprise)."""
+    import json as jsonlib
+    import signal as signals
+    import threading
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    root = folder / f"latency-{n}"
+    sites = [SyntheticStatuspage(SiteSpec(f"Site {k}", incidents=5, seed=k)).site() for k in range(n)]
+    for k, site in enumerate(sites):
+        site.write(root / f"s{k}")
+    received: list[tuple[float, dict]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            received.append((time.time(), jsonlib.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    port = free_port()
+    db_path = folder / "bench.db"
+    with serving(root, keep_log=False) as server:
+        sources = folder / f"latency-{n}.toml"
+        sources.write_text("".join(
+            f'[[sources]]\nid = "s{k}"\nkind = "statuspage"\nname = "Site {k}"\nurl = "{server.base_url}/s{k}"\n'
+            f'every = "{every}"\n\n' for k in range(n))
+            + f'[[notify]]\nurl = "json://127.0.0.1:{hook.server_address[1]}/hook"\n')
+        watch = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "watch", "--db", str(db_path),
+                                  "--sources", str(sources), "--serve", "--port", str(port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            started = time.time()
+            while time.time() - started < 3600:  # every source polled once
+                time.sleep(2)
+                try:
+                    db = sqlite_utils.Database(db_path)
+                    done = db.execute("select count(distinct source) from crawl_runs where outcome = 'ok'").fetchone()[0]
+                    db.close()
+                except Exception:
+                    done = 0
+                if done >= n:
+                    break
+            first_round_s = time.time() - started
+            posted = {}
+            for p in range(posts):
+                k = p * n // posts
+                site = sites[k]
+                new = dict(site.incidents[-1], id=f"benchpost{p:04d}", name=f"Bench post {p}", status="investigating",
+                           resolved_at=None)
+                stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                new.update(created_at=stamp, updated_at=stamp, started_at=stamp, incident_updates=[
+                    dict(site.incidents[-1]["incident_updates"][-1], id=f"benchupd{p:04d}", status="investigating",
+                         body=f"Bench post {p}: investigating.", created_at=stamp, display_at=stamp, updated_at=stamp)])
+                site.incidents.insert(0, new)
+                site.write(root / f"s{k}")
+                posted[f"s{k}:benchpost{p:04d}"] = (time.time(), f"Bench post {p}")
+            seen = {"archive": {}, "feed": {}, "webhook": {}}
+            deadline = time.time() + 20 * 60
+            while time.time() < deadline and any(len(v) < posts for v in seen.values()):
+                now = time.time()
+                try:
+                    db = sqlite_utils.Database(db_path)
+                    for (incident_id,) in db.execute(f"select id from incidents where id in "
+                                                     f"({', '.join('?' * posts)})", list(posted)):
+                        seen["archive"].setdefault(incident_id, now)
+                    db.close()
+                    feed = urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/incident_feed.atom", timeout=10)
+                    text = feed.read().decode()
+                    for incident_id, (_, title) in posted.items():
+                        if title in text:
+                            seen["feed"].setdefault(incident_id, now)
+                except Exception:
+                    pass
+                for at, body in list(received):
+                    for incident_id, (_, title) in posted.items():
+                        if title in body.get("title", ""):
+                            seen["webhook"].setdefault(incident_id, at)
+                time.sleep(0.5)
+        finally:
+            watch.send_signal(signals.SIGTERM)
+            watch.wait(timeout=120)
+            hook.shutdown()
+    shutil.rmtree(root, ignore_errors=True)
+
+    def figures(found: dict) -> dict:
+        delays = sorted(found[i] - posted[i][0] for i in found)
+        if not delays:
+            return {"detected": 0}
+        return {"detected": len(delays), "median_s": statistics.median(delays),
+                "p95_s": delays[min(len(delays) - 1, int(0.95 * len(delays)))], "max_s": delays[-1]}
+
+    return {"sources": n, "every": every, "posts": posts, "first_round_s": first_round_s,
+            **{channel: figures(found) for channel, found in seen.items()}}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PARTS = ["crawl", "ingest", "queries", "latency"]
 TARGETS = {
     "crawl": "crawl at least 80% of `scrapy bench`'s pages/s, parsing and storing",
     "recrawl_rows": "a recrawl of unchanged sources writes no row",
@@ -313,6 +426,20 @@ def write_report(path: Path, scale: str, results: dict) -> None:
               "| page | median | p95 | status |", "|---|---|---|---|"]
     for name, t in q["timings"].items():
         lines.append(f"| {name} | {t['median_ms']:.0f} ms | {t['p95_ms']:.0f} ms | {t['status']} |")
+    if results.get("latency"):
+        lines += ["", "## Detection latency of the watch service", "",
+                  "From a new incident posted on a page to the incident in the archive, in the Atom feed and at a "
+                  "webhook (Apprise's json://), sources polled every minute with the shipped settings, one poll "
+                  "process per source, at most 8 at once.", "",
+                  "| sources | first round of polls | posts | channel | median | p95 | max |",
+                  "|---|---|---|---|---|---|---|"]
+        for run in results["latency"]:
+            for channel in ("archive", "feed", "webhook"):
+                f = run[channel]
+                cells = (f"{f['median_s']:.0f} s | {f['p95_s']:.0f} s | {f['max_s']:.0f} s" if f.get("detected")
+                         else "not detected | | ")
+                lines.append(f"| {run['sources']} | {run['first_round_s']:.0f} s | {f.get('detected', 0)}/{run['posts']} "
+                             f"| {channel} | {cells} |")
     lines += ["", "Raw figures: `docs/benchmarks.json`.", ""]
     if ANALYSIS.exists():
         lines += [ANALYSIS.read_text(encoding="utf-8")]
@@ -359,6 +486,11 @@ def main() -> None:
         if "queries" in parts:
             print(f"queries on {scale['archive']} incidents ...", file=sys.stderr)
             results["queries"] = query_bench(folder, scale["archive"])
+        if "latency" in parts:
+            results["latency"] = []
+            for n in scale["latency"]:
+                print(f"detection latency, {n} sources polled every minute ...", file=sys.stderr)
+                results["latency"].append(latency_bench(folder / f"latency-run-{n}", n))
     results.setdefault("measured_at", {}).update(dict.fromkeys(parts, measured_at))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_name("benchmarks.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")

@@ -43,7 +43,8 @@ class Schedule:
             self.due_at[source] = now + self.rng.uniform(0, JITTER) * min(every, 60)
 
     def due(self, now: float) -> list[str]:
-        return sorted(source for source, at in self.due_at.items() if at <= now)
+        """The sources due now, the longest overdue first (none waits behind the others)."""
+        return sorted((source for source, at in self.due_at.items() if at <= now), key=lambda s: self.due_at[s])
 
     def polled(self, source: str, ok: bool, now: float) -> float:
         """Schedule the next poll after one that succeeded or failed; returns the wait."""

@@ -35,3 +35,11 @@ def test_peak_memory_is_the_childs_own_not_what_it_inherited():
     _, small_mb, _ = run_measured([sys.executable, "-c", "import time; time.sleep(0.5)"])
     del inherited
     assert 0 < small_mb < 60
+
+
+def test_latency_benchmark_runs_at_a_tiny_size(tmp_path):
+    from bench.run import latency_bench
+
+    run = latency_bench(tmp_path, 2, posts=1, every="3s")
+    assert run["archive"]["detected"] == run["feed"]["detected"] == run["webhook"]["detected"] == 1
+    assert all(0 < run[channel]["median_s"] < 30 for channel in ("archive", "feed", "webhook"))

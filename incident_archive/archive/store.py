@@ -3,6 +3,7 @@ articles, the crawl's records), and opening an archive ready for concurrent read
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -17,9 +18,34 @@ from incident_archive.archive.views import create_views
 BUSY_TIMEOUT_MS = 30_000
 
 
+class ArchiveDatabase(sqlite_utils.Database):
+    """sqlite-utils' Database whose transactions take the write lock when they begin.
+
+    A transaction begun deferred that reads, then writes, cannot take the lock if another
+    process committed meanwhile (WAL answers SQLITE_BUSY at once, without waiting): with
+    the watch service's polls writing side by side, runs were left unfinished. BEGIN
+    IMMEDIATE waits its turn (busy_timeout) instead."""
+
+    @contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:
+            with super().atomic():  # a savepoint inside the transaction
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+
 def open_archive(path: str | Path) -> sqlite_utils.Database:
     """Open (creating or upgrading) the archive at ``path``, ready for concurrent readers."""
-    db = sqlite_utils.Database(path)
+    db = ArchiveDatabase(path)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.enable_wal()
     # With WAL, NORMAL syncs at checkpoints rather than on every commit: a killed process
