@@ -54,9 +54,6 @@ class Schedule:
         self.due_at[source] = now + wait
         return wait
 
-    def next_due(self) -> float:
-        return min(self.due_at.values())
-
 
 class Watcher:
     """Runs the polls of a Schedule until told to stop (a signal, or ``until``): each due

@@ -400,3 +400,23 @@ def test_a_full_disk_mid_crawl_is_resumed(grown_site, tmp_path):
         assert "database or disk is full" in full.stdout and "Traceback" not in full.stderr
         assert OLD < incidents(db_path) < GROWN
         assert_completed_equals_reference(grown_site, db_path)
+
+
+def test_the_port_check_leaves_scrapys_hosts_their_default_ports():
+    """Configured hosts only at their configured ports; the other hosts Scrapy's offsite
+    check allows (a news feed's article hosts and subdomains) at their default port."""
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+
+    from incident_archive.crawl.middlewares import ConfiguredOrigins
+
+    spider = SimpleNamespace(configured_origins=lambda: {("https", "feeds.example.com", 443),
+                                                         ("http", "127.0.0.1", 8000)})
+    check = ConfiguredOrigins(SimpleNamespace(stats=SimpleNamespace(inc_value=lambda *a: None), spider=spider))
+    for allowed in ("https://feeds.example.com/rss", "https://example.com/2024/outage", "http://127.0.0.1:8000/x"):
+        assert check.process_request(Request(allowed)) is None, allowed
+    for refused in ("http://127.0.0.1:9000/x", "https://example.com:8443/a", "http://feeds.example.com/rss"):
+        with pytest.raises(IgnoreRequest):
+            check.process_request(Request(refused))

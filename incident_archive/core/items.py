@@ -159,7 +159,6 @@ class ListingItem:
     source: str
     native_ids: list[str]
     since: str
-    where: str
 
 
 @dataclass

@@ -18,7 +18,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.response import response_status_message
 
 from incident_archive.crawl.failures import CANNOT_RESOLVE, describe_exception
-from incident_archive.crawl.origins import origin
+from incident_archive.crawl.origins import DEFAULT_PORTS, origin
 from incident_archive.crawl.report import SourceReport
 
 
@@ -106,9 +106,10 @@ class DownloadFailureRecorder:
 
 
 class ConfiguredOrigins:
-    """No request leaves the origins (scheme, host and port) of the URLs a source is
-    configured with: a redirect to another port of the same host is refused too, where
-    Scrapy's offsite check, comparing host names only, would follow it."""
+    """Ports for Scrapy's offsite check, which compares host names only and would follow a
+    redirect to another port of a configured host. A configured host is reached only at
+    the scheme and port a configured URL names; any other host Scrapy allows (a news
+    feed's article hosts and subdomains) only at its scheme's default port."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -120,8 +121,12 @@ class ConfiguredOrigins:
 
     def process_request(self, request, spider=None):
         spider = spider or self.crawler.spider
-        allowed = getattr(spider, "configured_origins", None)
-        if allowed is None or origin(request.url) in allowed():
+        configured = getattr(spider, "configured_origins", None)
+        if configured is None:
+            return None
+        scheme, host, port = origin(request.url)
+        at_host = {(s, p) for s, h, p in configured() if h == host}
+        if (scheme, port) in at_host or not at_host and port == DEFAULT_PORTS.get(scheme):
             return None
         self.stats.inc_value("offsite/filtered")
         raise IgnoreRequest(f"offsite: {origin(request.url)[0]}://{urlsplit(request.url).netloc} is not a configured origin")

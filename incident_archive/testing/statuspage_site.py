@@ -87,21 +87,23 @@ class StatuspageSite:
         pages.append({"months": []})
         return pages
 
-    def responses(self) -> dict[str, dict]:
+    def responses(self, outside_api: bool = False) -> dict[str, dict]:
         """Every URL the site answers (path with query) and its JSON body: the API under
-        ``/api/v2/`` and the same data outside it (``/index.json``, ``/history.json``,
-        ``/incidents/<code>.json``), as Statuspage serves both."""
+        ``/api/v2/`` and ``/history.json``; with ``outside_api`` also the copies Statuspage
+        serves outside ``/api/`` (``/index.json``, ``/incidents/<code>.json``), which a crawl
+        reads only where robots.txt forbids ``/api/``."""
         responses = {
             "/api/v2/summary.json": self.summary(),
-            "/index.json": self.summary(),
             "/api/v2/incidents.json": {"page": self.page, "incidents": self.incidents[:NEWEST_INCIDENTS]},
         }
         for number, page in enumerate(self.history_pages(), start=1):
             responses[f"/history.json?page={number}"] = page
         for incident in self.incidents:
-            document = {"page": self.page, "incident": incident}
-            responses[f"/api/v2/incidents/{incident['id']}.json"] = document
-            responses[f"/incidents/{incident['id']}.json"] = document
+            responses[f"/api/v2/incidents/{incident['id']}.json"] = {"page": self.page, "incident": incident}
+        if outside_api:
+            responses["/index.json"] = responses["/api/v2/summary.json"]
+            for incident in self.incidents:
+                responses[f"/incidents/{incident['id']}.json"] = responses[f"/api/v2/incidents/{incident['id']}.json"]
         return responses
 
     def history_atom(self) -> str:
@@ -135,8 +137,9 @@ class StatuspageSite:
 
     def write(self, root: Path, robots_txt: str | None = None) -> Path:
         """Write every response under ``root`` in the layout the replay server reads;
-        ``robots_txt`` as status.claude.com's (``Disallow: /api/``), say."""
-        for url, body in self.responses().items():
+        ``robots_txt`` as status.claude.com's (``Disallow: /api/``), say, with the copies
+        outside ``/api/`` a crawl then reads."""
+        for url, body in self.responses(outside_api=robots_txt is not None).items():
             write_response(root, url, json.dumps(body, indent=1))
         write_response(root, "/history.atom", self.history_atom())
         if robots_txt is not None:

@@ -74,16 +74,18 @@ class SourceSpider(scrapy.Spider):
         # No request leaves the hosts the sources file names (redirects included).
         self.allowed_domains = self.configured_hosts()
 
+    def configured_urls(self) -> list[str]:
+        """The source's URL and any other URL its options name."""
+        return [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
+
     def configured_hosts(self) -> list[str]:
-        """The source's host, and the hosts of any other URL its options name."""
-        urls = [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
-        return list(dict.fromkeys(urlparse(url).hostname for url in urls if urlparse(url).hostname))
+        """The hosts of the configured URLs (Scrapy's offsite check allows their subdomains)."""
+        return list(dict.fromkeys(h for url in self.configured_urls() if (h := urlparse(url).hostname)))
 
     def configured_origins(self) -> set[tuple]:
         """Scheme, host and port of every URL the source is configured with."""
         if not hasattr(self, "_origins"):
-            urls = [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
-            self._origins = {origin(url) for url in urls}
+            self._origins = {origin(url) for url in self.configured_urls()}
         return self._origins
 
     @property

@@ -204,7 +204,7 @@ class IncidentioSpider(SourceSpider):
         goes_on = self.walk.listed(month, [month], codes)
         if month <= self.since.strftime("%Y-%m") or (
                 past_oldest and self.empty_months and empty_in_a_row >= self.empty_months):
-            goes_on = self.walk._end(month, reached_end=True)
+            goes_on = self.walk.end(month, reached_end=True)
         if goes_on:
             yield self.window_request(previous_month(month), empty_in_a_row)
         else:

@@ -81,7 +81,7 @@ class StatuspageSpider(SourceSpider):
         if incidents and not problems:
             since = min((i.created_at for i in incidents if i.created_at), default=None)
             if since:
-                yield ListingItem(self.source.id, sorted(listed), since, "/api/v2/incidents.json")
+                yield ListingItem(self.source.id, sorted(listed), since)
         yield from incidents
 
     def plan_walk(self, listed: set[str], newest_month: str):

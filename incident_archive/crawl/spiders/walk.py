@@ -77,18 +77,18 @@ class HistoryWalk:
         self.order.append(page)
         self.pending.setdefault(page, set())
         if not has_months:
-            return self._end(page, reached_end=True)
+            return self.end(page, reached_end=True)
         signature = (tuple(months), tuple(codes))
         if (months or codes) and signature in self.signatures:
             return self._stop(page, f"history page {page} repeats page {self.signatures[signature]}")
         self.signatures[signature] = page
         self.quiet_in_a_row = 0 if codes else self.quiet_in_a_row + 1
         if self.quiet_pages and self.quiet_in_a_row >= self.quiet_pages:
-            return self._end(page, reached_end=True)
+            return self.end(page, reached_end=True)
         # Months are coarse: the walk goes on until it is wholly past the covered month.
         oldest = min(months) if months else None
         if self.state.covered_until and oldest and oldest < self.state.covered_until:
-            return self._end(page, reached_end=False)
+            return self.end(page, reached_end=False)
         if len(self.order) >= self.max_pages:
             self.problem = f"the history walk stopped after {self.max_pages} pages (ARCHIVE_MAX_PAGES); the next crawl goes on"
             self.ended_at = None
@@ -114,7 +114,8 @@ class HistoryWalk:
             self.pending[page] = set()
         self.failed.add(page)
 
-    def _end(self, page: Hashable, reached_end: bool) -> bool:
+    def end(self, page: Hashable, reached_end: bool) -> bool:
+        """``page`` is the walk's last: the end of the history, or the stretch walked before."""
         self.ended_at = page
         self.reached_end = reached_end
         return False
