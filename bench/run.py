@@ -429,8 +429,9 @@ def write_report(path: Path, scale: str, results: dict) -> None:
     if results.get("latency"):
         lines += ["", "## Detection latency of the watch service", "",
                   "From a new incident posted on a page to the incident in the archive, in the Atom feed and at a "
-                  "webhook (Apprise's json://), sources polled every minute with the shipped settings, one poll "
-                  "process per source, at most 8 at once.", "",
+                  "webhook (Apprise's json://), sources polled every minute with the shipped settings: the sources "
+                  "due together polled by one process (Scrapy crawlers side by side), at most 4 such processes "
+                  "at once.", "",
                   "| sources | first round of polls | posts | channel | median | p95 | max |",
                   "|---|---|---|---|---|---|---|"]
         for run in results["latency"]:

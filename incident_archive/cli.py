@@ -101,7 +101,10 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds, un
             if Path(db_path).exists() and not under_watch:  # the service checked it when it started
                 check_integrity(db_path)
             click.echo(f"Crawling {len(sources)} source(s) into {db_path}", err=True)
-            rows = run_crawl(sources, db_path, overrides, all_sources)
+            # Under watch each source's line is printed as it ends: the service reschedules
+            # it then, not when the last source of the poll ends.
+            printed = (lambda row: click.echo(format_run(row))) if under_watch else None
+            rows = run_crawl(sources, db_path, overrides, all_sources, printed)
     except ArchiveBusy as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_BUSY)
@@ -112,7 +115,7 @@ def crawl(source_ids, db_path, sources_file, settings, verbose, wait_seconds, un
     except ArchiveProblem as problem:
         raise click.ClickException(str(problem)) from None
     width = max([12, *(len(row["source"]) + 1 for row in rows)])
-    for row in rows:
+    for row in rows if not under_watch else ():
         click.echo(format_run(row, width))
     if stopped_by is not None:
         click.echo(f"Stopped by {signal.Signals(stopped_by).name}: what was fetched is archived; "

@@ -2,7 +2,7 @@
 
 Each poll is the incremental crawl the ``crawl`` command makes (conditional requests,
 only what is new or open, the walk state), run as a child process for the sources that
-are due, so a poll that fails or hangs never takes the service down, and the archive's
+are due together, so a poll that fails or hangs never takes the service down, and the archive's
 crawl lock keeps polls from overlapping a crawl started by hand. A source that fails is
 polled again later and later (its interval doubled per failure, capped); a little
 jitter keeps sources from firing together. SIGTERM or SIGINT ends the poll in flight
@@ -55,12 +55,44 @@ class Schedule:
         return wait
 
 
-class Watcher:
-    """Runs the polls of a Schedule until told to stop (a signal, or ``until``): each due
-    source in a child of its own, side by side, so a slow or failing source never delays
-    the others; SQLite takes their short transactions one at a time."""
+class Poll:
+    """One child process polling a batch of sources; its output file is read as it grows,
+    so each source is rescheduled as soon as its own line appears."""
 
-    MAX_POLLS_AT_ONCE = 8
+    def __init__(self, command: list[str], sources: list[str]):
+        self.sources = set(sources)
+        # Output goes to a file (a pipe left unread could fill and stall the child); a
+        # session of its own: a Ctrl-C at the terminal reaches the poll once, through stop().
+        self.log = tempfile.TemporaryFile("w+")
+        self.child = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+                                      start_new_session=True)
+        self.read_to = 0
+        self.output: list[str] = []
+
+    def new_lines(self) -> list[str]:
+        """Whole lines written since the last look."""
+        self.log.seek(self.read_to)
+        text = self.log.read()
+        complete = text[: text.rfind("\n") + 1]
+        self.read_to += len(complete.encode())
+        lines = complete.splitlines()
+        self.output += lines
+        return lines
+
+
+class Watcher:
+    """Runs the polls of a Schedule until told to stop (a signal, or ``until``).
+
+    The sources due at one moment are polled together by one child process (Scrapy runs
+    their crawlers side by side, each host with its own politeness), a few children at
+    once, so the interpreter's start-up is paid per batch, not per source. A slow or
+    failing source never delays the others: each is rescheduled as its own line appears,
+    and sources due meanwhile go to another child. SQLite takes the children's short
+    transactions one at a time.
+    """
+
+    MAX_POLLS_AT_ONCE = 4
+    MAX_SOURCES_PER_POLL = 1000
 
     def __init__(self, db_path: str, sources_file: str | None, sources: list[Source], every_s: int,
                  settings: tuple[str, ...] = (), until: float | None = None, out=print,
@@ -73,15 +105,15 @@ class Watcher:
         self.until = until
         self.out = out
         self.stopped_by: int | None = None
-        self.polls: dict[str, subprocess.Popen] = {}
+        self.polls: list[Poll] = []
 
     def stop(self, signum, _frame=None) -> None:
         second = self.stopped_by is not None
         self.stopped_by = self.stopped_by or signum
-        for child in self.polls.values():
-            if child.poll() is None:
+        for poll in self.polls:
+            if poll.child.poll() is None:
                 # The first signal: each poll writes what it fetched and stops; a second: at once.
-                child.kill() if second else child.send_signal(signum)
+                poll.child.kill() if second else poll.child.send_signal(signum)
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -91,12 +123,12 @@ class Watcher:
             self.schedule.start(time.time())
             while self.stopped_by is None and (self.until is None or time.time() < self.until):
                 self.collect()
-                for source in self.schedule.due(time.time()):
-                    if source not in self.polls and len(self.polls) < self.MAX_POLLS_AT_ONCE:
-                        self.start_poll(source)
+                due = self.schedule.due(time.time())
+                if due and len(self.polls) < self.MAX_POLLS_AT_ONCE:
+                    self.start_poll(due[: self.MAX_SOURCES_PER_POLL])
                 time.sleep(0.1)
-            for child in self.polls.values():  # the polls in flight finish (or stop, on a signal)
-                child.wait()
+            for poll in self.polls:  # the polls in flight finish (or stop, on a signal)
+                poll.child.wait()
             self.collect()
         finally:
             if self.alerts:
@@ -105,36 +137,36 @@ class Watcher:
                 signal.signal(sig, handler)
         return 128 + self.stopped_by if self.stopped_by is not None else 0
 
-    def start_poll(self, source: str) -> None:
+    def start_poll(self, sources: list[str]) -> None:
         command = [sys.executable, "-m", "incident_archive.cli", "crawl", "--db", self.db_path, "--under-watch",
-                   *(["--sources", self.sources_file] if self.sources_file else []), *self.settings, source]
-        # A session of its own: a Ctrl-C at the terminal reaches the poll once, through stop().
-        # Its output goes to a file, read when it ends (a pipe left unread could fill and stall it).
-        log = tempfile.TemporaryFile("w+")
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        child.log = log
-        self.polls[source] = child
-        self.schedule.due_at[source] = float("inf")  # not due again until this poll ends
+                   *(["--sources", self.sources_file] if self.sources_file else []), *self.settings, *sources]
+        self.polls.append(Poll(command, sources))
+        for source in sources:
+            self.schedule.due_at[source] = float("inf")  # not due again until its poll ends
 
     def collect(self) -> None:
-        """Schedule the next poll of every source whose poll has ended, and say how it went."""
-        for source, child in list(self.polls.items()):
-            if child.poll() is None:
+        """Schedule the next poll of every source whose line has appeared, and say how it went."""
+        for poll in list(self.polls):
+            ended = poll.child.poll() is not None
+            for line in poll.new_lines():
+                source = line.split()[0] if line.split() else None
+                if source in poll.sources:
+                    poll.sources.discard(source)
+                    self.polled(source, line.split()[1] == "ok", line)
+            if not ended:
                 continue
-            del self.polls[source]
-            child.log.seek(0)
-            output = child.log.read()
-            child.log.close()
-            line = next((ln for ln in output.splitlines() if ln.split()[:1] == [source]), None)
-            ok = line is not None and line.split()[1] == "ok"
-            if line is None:
-                last = output.strip().splitlines()[-1:] or [""]
-                line = f"{source} FAILED  the poll ended with {child.returncode}: {last[0]}"
-            now = time.time()
-            if self.alerts:
-                self.alerts.poke()
-            wait = self.schedule.polled(source, ok, now)
-            self.out(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now))} {line.strip()} (next in {wait:.0f} s)")
+            self.polls.remove(poll)
+            poll.log.close()
+            last = (poll.output or [""])[-1]
+            for source in sorted(poll.sources):  # no line of its own: the poll ended before it
+                self.polled(source, False, f"{source} FAILED  the poll ended with {poll.child.returncode}: {last}")
+
+    def polled(self, source: str, ok: bool, line: str) -> None:
+        now = time.time()
+        if self.alerts:
+            self.alerts.poke()
+        wait = self.schedule.polled(source, ok, now)
+        self.out(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now))} {line.strip()} (next in {wait:.0f} s)")
 
 
 class Alerter:

@@ -58,6 +58,34 @@ def test_each_source_at_its_interval_and_a_failing_one_backed_off(tmp_path):
     assert "quick        ok" in stdout and "next in" in stdout
 
 
+def test_a_source_that_never_answers_delays_no_other_in_its_poll(tmp_path):
+    """Sources due together share one poll process; each is rescheduled when it ends,
+    so a quick source polls again and again while a stuck one waits out its timeout."""
+    import socket
+
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(8)  # the kernel accepts connections; nothing ever answers them
+    site = SyntheticStatuspage(SiteSpec("Quick", incidents=3, seed=53)).site()
+    with serving(site.write(tmp_path / "site")) as server:
+        sources = write_sources(tmp_path / "s.toml", [
+            {"id": "quick", "kind": "statuspage", "name": "Quick", "url": server.base_url, "every": "1s"},
+            {"id": "stuck", "kind": "statuspage", "name": "Stuck", "url": f"http://127.0.0.1:{stuck.getsockname()[1]}",
+             "every": "1s"},
+        ])
+        process = watch(tmp_path / "a.db", sources, "--for", "9s", "-s", "DOWNLOAD_TIMEOUT=4",
+                        "-s", "RETRY_TIMES=0")
+        stdout, stderr = process.communicate(timeout=90)
+    stuck.close()
+    assert process.returncode == 0, stdout + stderr
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    stuck_run = next(db["crawl_runs"].rows_where("source = 'stuck'", order_by="id"))
+    quick_during = [r for r in db["crawl_runs"].rows_where("source = 'quick' and finished_at < ?",
+                                                           [stuck_run["finished_at"]])]
+    assert stuck_run["outcome"] == "failed" and "timed out" in stuck_run["error"].lower(), stuck_run
+    assert len(quick_during) >= 3 and {r["outcome"] for r in quick_during} == {"ok"}, quick_during
+
+
 def test_sigterm_ends_the_service_cleanly(tmp_path):
     site = SyntheticStatuspage(SiteSpec("Paced", incidents=150, seed=51, days_between=2.0)).site()
     with serving(site.write(tmp_path / "site")) as server:

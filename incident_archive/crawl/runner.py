@@ -7,6 +7,7 @@ import pickle
 import signal
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -90,12 +91,15 @@ class StoppableCrawlerProcess(CrawlerProcess):
 
 
 def run_crawl(
-    sources: list[Source], db_path: str | Path, overrides: dict | None = None, all_sources: list[Source] | None = None
+    sources: list[Source], db_path: str | Path, overrides: dict | None = None, all_sources: list[Source] | None = None,
+    finished: Callable[[dict], None] | None = None,
 ) -> list[dict]:
     """Crawl ``sources`` into the archive at ``db_path``; returns their ``crawl_runs`` rows.
 
     Runs the Twisted reactor, so it can be called once per process (the CLI's case).
     A source whose spider never reported gets a row saying so, so none goes missing.
+    ``finished`` is told each source's row as soon as its spider closes (the watch
+    service schedules that source's next poll without waiting for the others).
     """
     crawl_id = uuid.uuid4().hex[:12]
     settings = crawl_settings(db_path, overrides)
@@ -123,7 +127,7 @@ def run_crawl(
                 return None  # a signal came while it waited its turn: never started
             known_complete, known_open = writer.archived_native_ids(source.id)
             extra = {"names": names} if source.kind == "news" else {}
-            return process.crawl(
+            crawling = process.crawl(
                 spider_for(source.kind),
                 source=source,
                 crawl_id=crawl_id,
@@ -133,6 +137,13 @@ def run_crawl(
                 body_digests=writer.body_digests(source.id),
                 **extra,
             )
+            if finished is not None:
+                crawling.addBoth(lambda result: report_finished(source) or result)
+            return crawling
+
+        def report_finished(source: Source) -> None:
+            row = next(writer.db["crawl_runs"].rows_where("crawl_id = ? and source = ?", [crawl_id, source.id]), None)
+            finished(row or never_started(source, process.stopped_by))
 
         # At most ARCHIVE_CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
         # its own engine, so memory stays flat however many sources the file lists.
