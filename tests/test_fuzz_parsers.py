@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from incident_archive.testing.demo import RECORDED
 from incident_archive.crawl.parsers import ParseError, aws, azure, gcp, incidentio, news, statuspage
 from incident_archive.crawl.parsers.articles import extract_article
-from incident_archive.crawl.parsers.windows import find_start, find_window
+from incident_archive.core.windows import find_start, find_window
 from tests.conftest import REALDATA
 
 BASE = "https://status.example.com"

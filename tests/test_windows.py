@@ -2,7 +2,7 @@
 
 import pytest
 
-from incident_archive.crawl.parsers.windows import find_window
+from incident_archive.core.windows import find_window
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_no_window_in_ordinary_text():
 
 
 def test_a_stated_start_without_an_end():
-    from incident_archive.crawl.parsers.windows import find_start
+    from incident_archive.core.windows import find_start
 
     # Azure's banner during CNF4-N_0, and AWS's first post of a 2026 event.
     start = find_start("Impact Statement: Starting at 18:44 UTC on 26 Dec 2024, you have been identified",
@@ -60,7 +60,7 @@ def test_a_stated_start_without_an_end():
 
 def test_times_without_a_zone_are_not_guessed():
     # OpenAI's postmortem of 6bwlxnvdncnm: "10:40am" is Pacific time, which it does not say.
-    from incident_archive.crawl.parsers.windows import find_start
+    from incident_archive.core.windows import find_start
 
     assert find_start("Starting at 10:40am on December 26th, 2024, multiple OpenAI products", "2025-01-02T23:31:00Z") is None
     assert find_window("from 11:38 to 13:16, errors", "2024-08-20T00:00:00Z") is None

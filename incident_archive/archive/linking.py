@@ -12,19 +12,13 @@ and stays findable by search: that is news too.
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import sqlite_utils
 
 from incident_archive.core.times import ISO_FORMAT, parse_time, utc_now
-from incident_archive.core.words import mentioned
+from incident_archive.core.words import UPSTREAM_WORDS, mentioned
 
-UPSTREAM_WORDS = re.compile(
-    r"\b(upstream (?:provider|partner|service)s?|cloud provider|third[- ]party provider|hosting provider"
-    r"|infrastructure provider|data ?cent(?:er|re)|power (?:event|failure|outage|incident))\b",
-    re.IGNORECASE,
-)
 BEFORE = timedelta(hours=6)  # an article may report an incident before the page posts it
 AFTER = timedelta(hours=48)  # or follow it by a day or two
 OPEN_INCIDENT_SPAN = timedelta(days=3)

@@ -14,6 +14,7 @@ class CrawlRecords(Writer):
     def save_source(
         self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None,
         aliases: list | None = None, migrated: dict | None | object = ..., every_s: int | None | object = ...,
+        runs_in: dict | None | object = ...,
     ) -> None:
         """Record a source as the sources file describes it (``migrated`` left out, as an
         import does, keeps the declared platform move)."""
@@ -22,6 +23,8 @@ class CrawlRecords(Writer):
             migrated = {"from": existing["migrated_from"], "on": existing["migrated_on"]} if existing else None
         if every_s is ...:
             every_s = existing["every_s"] if existing else None
+        if runs_in is ...:
+            runs_in = json.loads(existing["runs_in"]) if existing and existing.get("runs_in") else None
         record = {
             "id": source_id,
             "kind": kind,
@@ -32,6 +35,7 @@ class CrawlRecords(Writer):
             "migrated_from": (migrated or {}).get("from"),
             "migrated_on": (migrated or {}).get("on"),
             "every_s": every_s,
+            "runs_in": json.dumps(runs_in) if runs_in else None,
         }
         self._migrations.pop(source_id, None)
         if existing is None:
@@ -40,6 +44,12 @@ class CrawlRecords(Writer):
         elif any(existing.get(k) != v for k, v in record.items()):
             with self.db.atomic():
                 self.db["sources"].update(source_id, record)
+
+    def save_configured_source(self, source) -> None:
+        """Record a source as the sources file declares it (a ``core.sources.Source``)."""
+        options = source.options
+        self.save_source(source.id, source.kind, source.name, source.url, options.get("depends_on"),
+                         options.get("aliases"), options.get("migrated"), options.get("every_s"), options.get("runs_in"))
 
     def save_source_status(self, item: SourceStatusItem) -> None:
         record = {"status_indicator": item.indicator, "status_description": item.description}

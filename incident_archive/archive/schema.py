@@ -401,6 +401,26 @@ def _alerts_sent(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS(name="attribution")
+def _attribution(db: sqlite_utils.Database) -> None:
+    """Where each source runs on its upstreams (``runs_in``), the scored upstream candidates
+    of each dependent incident, and starts stated later in prose."""
+    db["sources"].add_column("runs_in", str)
+    db["attribution_scores"].create(
+        {"incident_id": str, "candidate_id": str, "score": float, "verdict": str, "time_score": float,
+         "words_score": float, "shared_score": float, "place_score": float, "news_score": float, "chance": float,
+         "evidence": str, "scored_at": str},
+        pk=("incident_id", "candidate_id"),
+        foreign_keys=[("incident_id", "incidents", "id"), ("candidate_id", "incidents", "id")],
+    )
+    db["attribution_scores"].create_index(["candidate_id"])
+    db["update_versions"].create_index(["observed_at"])  # what a crawl wrote, to score again
+    db["stated_starts"].create(
+        {"incident_id": str, "stated_start": str, "quote": str, "found_at": str},
+        pk="incident_id", foreign_keys=[("incident_id", "incidents", "id")],
+    )
+
+
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [
     "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",

@@ -142,6 +142,52 @@ VIEWS = {
              and coalesce(u.resolved_at, {NOW}) > d.started_at
         where s.depends_on is not null
     """,
+    # The scored upstream candidates of each dependent incident (archive/attribution.py).
+    "attributions": """
+        select a.incident_id, d.source, d.title, d.started_at, a.candidate_id, c.source as candidate_source,
+               c.title as candidate_title, c.started_at as candidate_started_at,
+               c.resolved_at as candidate_resolved_at, a.score, a.verdict,
+               (select count(*) + 1 from attribution_scores b
+                where b.incident_id = a.incident_id and b.score > a.score) as rank,
+               a.evidence, a.time_score, a.words_score, a.shared_score, a.place_score, a.news_score, a.chance,
+               a.scored_at
+        from attribution_scores a
+        join incidents d on d.id = a.incident_id
+        join incidents c on c.id = a.candidate_id
+    """,
+    # Who said it first: the provider's page, the attributed upstream, or the news.
+    "acknowledgement_lag": """
+        with firsts as (
+            select i.id, i.source, i.title, coalesce(s.stated_start, i.started_at) as stated_start,
+                   case when s.stated_start is not null then 'an update says: ' || s.quote
+                        else coalesce(i.started_at_basis, 'page') end as stated_start_basis,
+                   coalesce((select min(u.posted_at) from incident_updates u where u.incident_id = i.id),
+                            i.created_at) as first_own_post,
+                   (select a.candidate_id from attribution_scores a where a.incident_id = i.id
+                    and a.verdict = 'likely' order by a.score desc limit 1) as upstream_incident_id,
+                   (select min(ar.published_at) from article_incidents ai join articles ar on ar.id = ai.article_id
+                    where ai.incident_id = i.id) as first_news_at
+            from incidents i left join stated_starts s on s.incident_id = i.id
+            where i.started_at is not null and i.removed_at is null
+        ), timed as (
+            select f.*, (select coalesce(min(u.posted_at), up.created_at) from incidents up
+                         left join incident_updates u on u.incident_id = up.id
+                         where up.id = f.upstream_incident_id) as first_upstream_post
+            from firsts f
+        )
+        select id as incident_id, source, strftime('%Y', stated_start) as year, title, stated_start,
+               stated_start_basis, first_own_post, upstream_incident_id, first_upstream_post, first_news_at,
+               round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1) as own_lag_minutes,
+               round((julianday(first_upstream_post) - julianday(stated_start)) * 1440, 1) as upstream_lag_minutes,
+               round((julianday(first_news_at) - julianday(stated_start)) * 1440, 1) as news_lag_minutes,
+               case
+                   when first_news_at is not null and first_news_at < first_own_post
+                        and (first_upstream_post is null or first_news_at < first_upstream_post) then 'news'
+                   when first_upstream_post is not null and first_upstream_post < first_own_post then 'upstream'
+                   else 'provider'
+               end as first_to_speak
+        from timed
+    """,
     "provider_cooccurrence": f"""
         select a.source, o.id as other_source, count(*) as incidents,
                sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id

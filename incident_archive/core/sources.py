@@ -24,7 +24,7 @@ from incident_archive.core.kinds import KINDS, Kind
 
 REQUIRED_FIELDS = ("id", "kind", "name", "url")
 # Fields any source may set: the providers it runs on, and the other names it goes by.
-COMMON_OPTIONS = {"depends_on": list, "aliases": list, "migrated": dict, "every": str}
+COMMON_OPTIONS = {"depends_on": list, "aliases": list, "migrated": dict, "every": str, "runs_in": dict}
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -143,6 +143,12 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
         for upstream in source.options.get("depends_on", []):
             if upstream not in known:
                 raise SourcesError(f"{path}: source {source.id!r}: field 'depends_on': unknown source {upstream!r}")
+        for upstream, regions in source.options.get("runs_in", {}).items():
+            if upstream not in source.options.get("depends_on", []):
+                raise SourcesError(f"{path}: source {source.id!r}: field 'runs_in': {upstream!r} is not in depends_on")
+            if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+                raise SourcesError(f"{path}: source {source.id!r}: field 'runs_in': {upstream!r} should be a list "
+                                   "of region names")
     return sources
 
 

@@ -59,9 +59,7 @@ class ArchivePipeline:
         self.pending: list[IncidentItem] = []
         self.batch_size = self.crawler.settings.getint("ARCHIVE_BATCH_SIZE")
         source = spider.source
-        self.writer.save_source(source.id, source.kind, source.name, source.url, source.options.get("depends_on"),
-                                source.options.get("aliases"), source.options.get("migrated"),
-                               source.options.get("every_s"))
+        self.writer.save_configured_source(source)
         self.run_id = self.writer.start_run(spider.crawl_id, source.id, source.kind)
         self.writer.run_id = self.run_id
         self.closed = False

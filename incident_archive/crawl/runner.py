@@ -13,6 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.internet.error import ReactorNotRunning
 
+from incident_archive.archive.attribution import Attributor, changed_since
 from incident_archive.archive.linking import ArticleLinker
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.crawl.pipelines import ARCHIVES
@@ -110,9 +111,7 @@ def run_crawl(
     try:
         writer.close_interrupted_runs([source.id for source in sources])
         for source in all_sources or sources:
-            writer.save_source(source.id, source.kind, source.name, source.url, source.options.get("depends_on"),
-                               source.options.get("aliases"), source.options.get("migrated"),
-                               source.options.get("every_s"))
+            writer.save_configured_source(source)
 
         process = StoppableCrawlerProcess(settings)
         names = provider_names(all_sources or sources)
@@ -159,6 +158,7 @@ def run_crawl(
     db = open_archive(db_path)
     if process.stopped_by is None:
         ArticleLinker(db).link_all()
+        Attributor(db).attribute(since=changed_since(db, crawl_id))
     rows = {row["source"]: row for row in db["crawl_runs"].rows_where("crawl_id = ?", [crawl_id])}
     db.close()
     results = [rows.get(source.id) or never_started(source, process.stopped_by) for source in sources]

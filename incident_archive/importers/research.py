@@ -11,6 +11,7 @@ from pathlib import Path
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.times import utc_now
+from incident_archive.archive.attribution import Attributor
 from incident_archive.archive.linking import ArticleLinker
 from incident_archive.crawl.parsers.research import SOURCES, read_fails, read_incident_scrapes, read_uptime
 
@@ -49,5 +50,6 @@ def import_paths(paths: list[Path], db_path) -> dict[str, int]:
     for folder in (f for d in datasets for f in d["uptime"]):
         counts["days"] += sum(writer.save_daily_outage(day) for day in read_uptime(folder))
     ArticleLinker(db).link_all()
+    Attributor(db).attribute()
     db.close()
     return counts

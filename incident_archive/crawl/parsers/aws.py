@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 from incident_archive.core.times import ISO_FORMAT, ZONE_ABBREVIATIONS, parse_time, to_utc_iso
 from incident_archive.core.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
 from incident_archive.crawl.parsers import ParseError, each_record, expect, load_json, parser, update_id
-from incident_archive.crawl.parsers.windows import MONTH, TIME, ZONE, apply_stated_window
+from incident_archive.core.windows import MONTH, TIME, ZONE, apply_stated_window
 
 IMPACT_BY_CODE = {0: "none", 1: "minor", 2: "major", 3: "critical"}
 STATUS_PREFIX = re.compile(r"^\s*\[(RESOLVED|INFORMATIONAL|UPDATE)\]\s*", re.IGNORECASE)

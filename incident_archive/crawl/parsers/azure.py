@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from incident_archive.core.times import ISO_FORMAT, to_utc_iso
 from incident_archive.core.items import IncidentItem, RegionItem, UpdateItem
 from incident_archive.crawl.parsers import parser, ParseError
-from incident_archive.crawl.parsers.windows import apply_stated_window, find_start, find_window
+from incident_archive.core.windows import apply_stated_window, find_start, find_window
 
 TRACKING_ID = re.compile(r"Tracking ID:?\s*([A-Z0-9_]{2,6}-[A-Z0-9_]{1,6})", re.IGNORECASE)
 PRELIMINARY = re.compile(r"\bPreliminary (?:PIR|Post Incident Review)\b", re.IGNORECASE)

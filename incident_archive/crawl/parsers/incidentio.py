@@ -15,7 +15,7 @@ import re
 
 from incident_archive.core.items import ComponentImpactItem, ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
 from incident_archive.crawl.parsers import parser, ParseError, each_record, expect, id_and_title, load_json, time_field
-from incident_archive.crawl.parsers.windows import apply_stated_window
+from incident_archive.core.windows import apply_stated_window
 
 # incident.io's component states, worst first, onto the archive's impact scale.
 IMPACT_BY_COMPONENT_STATUS = {

@@ -26,7 +26,7 @@ from pathlib import Path
 from incident_archive.core.times import to_utc_iso
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 from incident_archive.crawl.parsers import ParseError, update_id
-from incident_archive.crawl.parsers.windows import apply_stated_window
+from incident_archive.core.windows import apply_stated_window
 
 # Update ids of our making, for datasets that give none; the page's own copy of the same
 # update replaces them when a spider reads it.

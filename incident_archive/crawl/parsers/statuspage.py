@@ -16,7 +16,7 @@ from bs4 import BeautifulSoup
 from incident_archive.core.times import parse_time, to_utc_iso
 from incident_archive.core.items import ComponentItem, IncidentItem, SourceStatusItem, UpdateItem
 from incident_archive.crawl.parsers import parser, ParseError, each_record, expect, id_and_title, load_json, time_field, update_id
-from incident_archive.crawl.parsers.windows import apply_stated_window
+from incident_archive.core.windows import apply_stated_window
 
 MAINTENANCE_STATUSES = {"scheduled", "in_progress", "verifying", "completed"}
 RESOLVED_STATUSES = {"resolved", "postmortem", "completed"}
