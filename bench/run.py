@@ -273,6 +273,21 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
             f'[[sources]]\nid = "s{k}"\nkind = "statuspage"\nname = "Site {k}"\nurl = "{server.base_url}/s{k}"\n'
             f'every = "{every}"\n\n' for k in range(n))
             + f'[[notify]]\nurl = "json://127.0.0.1:{hook.server_address[1]}/hook"\n')
+
+        def post(p: int) -> None:
+            """A new incident on one site's page, as the site would publish it."""
+            k = p * n // posts
+            site = sites[k]
+            new = dict(site.incidents[-1], id=f"benchpost{p:04d}", name=f"Bench post {p}", status="investigating",
+                       resolved_at=None)
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            new.update(created_at=stamp, updated_at=stamp, started_at=stamp, incident_updates=[
+                dict(site.incidents[-1]["incident_updates"][-1], id=f"benchupd{p:04d}", status="investigating",
+                     body=f"Bench post {p}: investigating.", created_at=stamp, display_at=stamp, updated_at=stamp)])
+            site.incidents.insert(0, new)
+            site.write(root / f"s{k}")
+            posted[f"s{k}:benchpost{p:04d}"] = (time.time(), f"Bench post {p}")
+
         watch = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "watch", "--db", str(db_path),
                                   "--sources", str(sources), "--serve", "--port", str(port)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -289,27 +304,24 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
                 if done >= n:
                     break
             first_round_s = time.time() - started
-            posted = {}
-            for p in range(posts):
-                k = p * n // posts
-                site = sites[k]
-                new = dict(site.incidents[-1], id=f"benchpost{p:04d}", name=f"Bench post {p}", status="investigating",
-                           resolved_at=None)
-                stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-                new.update(created_at=stamp, updated_at=stamp, started_at=stamp, incident_updates=[
-                    dict(site.incidents[-1]["incident_updates"][-1], id=f"benchupd{p:04d}", status="investigating",
-                         body=f"Bench post {p}: investigating.", created_at=stamp, display_at=stamp, updated_at=stamp)])
-                site.incidents.insert(0, new)
-                site.write(root / f"s{k}")
-                posted[f"s{k}:benchpost{p:04d}"] = (time.time(), f"Bench post {p}")
+            # Posts land at random moments spread over one interval (seeded), as real posts
+            # do: posted right after a round, each would wait a whole interval.
+            rng = random.Random(n)
+            interval = float(every.rstrip("m")) * 60
+            post_at = [time.time() + (p + rng.random()) * interval / posts for p in range(posts)]
+            posted: dict[str, tuple[float, str]] = {}
             seen = {"archive": {}, "feed": {}, "webhook": {}}
             deadline = time.time() + 20 * 60
-            while time.time() < deadline and any(len(v) < posts for v in seen.values()):
+            while time.time() < deadline and (len(posted) < posts or any(len(v) < posts for v in seen.values())):
+                for p in range(len(posted), posts):
+                    if time.time() < post_at[p]:
+                        break
+                    post(p)
                 now = time.time()
                 try:
                     db = sqlite_utils.Database(db_path)
                     for (incident_id,) in db.execute(f"select id from incidents where id in "
-                                                     f"({', '.join('?' * posts)})", list(posted)):
+                                                     f"({', '.join('?' * len(posted))})", list(posted)):
                         seen["archive"].setdefault(incident_id, now)
                     db.close()
                     feed = urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/incident_feed.atom", timeout=10)
@@ -324,6 +336,7 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
                         if title in body.get("title", ""):
                             seen["webhook"].setdefault(incident_id, at)
                 time.sleep(0.5)
+            measured_from, measured_to = started + first_round_s, time.time()
         finally:
             watch.send_signal(signals.SIGTERM)
             watch.wait(timeout=120)
@@ -337,7 +350,24 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
         return {"detected": len(delays), "median_s": statistics.median(delays),
                 "p95_s": delays[min(len(delays) - 1, int(0.95 * len(delays)))], "max_s": delays[-1]}
 
-    return {"sources": n, "every": every, "posts": posts, "first_round_s": first_round_s,
+    # How often each source was really polled while the posts were measured: the service
+    # keeps up when this stays near the interval.
+    db = sqlite_utils.Database(db_path)
+    gaps = []
+    last: dict[str, float] = {}
+    for source, at in db.execute("select source, started_at from crawl_runs where outcome = 'ok' order by started_at"):
+        moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+        if source in last and moment >= measured_from:
+            gaps.append(moment - last[source])
+        last[source] = moment
+    polls = db.execute("select count(*) from crawl_runs where outcome = 'ok' and started_at >= ?",
+                       [datetime.fromtimestamp(measured_from, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")]).fetchone()[0]
+    db.close()
+    gaps.sort()
+    polling = {"polls_per_s": polls / max(1.0, measured_to - measured_from),
+               "interval_median_s": statistics.median(gaps) if gaps else None,
+               "interval_p95_s": gaps[int(0.95 * (len(gaps) - 1))] if gaps else None}
+    return {"sources": n, "every": every, "posts": posts, "first_round_s": first_round_s, **polling,
             **{channel: figures(found) for channel, found in seen.items()}}
 
 
@@ -432,15 +462,18 @@ def write_report(path: Path, scale: str, results: dict) -> None:
                   "webhook (Apprise's json://), sources polled every minute with the shipped settings: the sources "
                   "due together polled by one process (Scrapy crawlers side by side), at most 4 such processes "
                   "at once.", "",
-                  "| sources | first round of polls | posts | channel | median | p95 | max |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| sources | first round of polls | polls/s after it | time between polls of a source (median, p95) "
+                  "| posts | channel | median | p95 | max |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for run in results["latency"]:
             for channel in ("archive", "feed", "webhook"):
                 f = run[channel]
                 cells = (f"{f['median_s']:.0f} s | {f['p95_s']:.0f} s | {f['max_s']:.0f} s" if f.get("detected")
                          else "not detected | | ")
-                lines.append(f"| {run['sources']} | {run['first_round_s']:.0f} s | {f.get('detected', 0)}/{run['posts']} "
-                             f"| {channel} | {cells} |")
+                polling = (f"{run['polls_per_s']:.1f} | {run['interval_median_s']:.0f} s, {run['interval_p95_s']:.0f} s"
+                           if run.get("interval_median_s") else "not measured | not measured")
+                lines.append(f"| {run['sources']} | {run['first_round_s']:.0f} s | {polling} | "
+                             f"{f.get('detected', 0)}/{run['posts']} | {channel} | {cells} |")
     lines += ["", "Raw figures: `docs/benchmarks.json`.", ""]
     if ANALYSIS.exists():
         lines += [ANALYSIS.read_text(encoding="utf-8")]

@@ -150,3 +150,23 @@ def test_who_said_it_first_for_the_seed_outage(seed_archive):
 
 def test_shared_words_leave_out_status_boilerplate():
     assert words_of("We are investigating elevated error rates in the data center") == {"datacenter"}
+
+
+def test_a_region_elsewhere_and_an_article_naming_the_provider(tmp_path):
+    db = open_archive(tmp_path / "a.db")
+    writer = ArchiveWriter(db)
+    writer.save_source("cloud", "statuspage", "Cloud", "https://cloud.example")
+    writer.save_source("app", "statuspage", "App", "https://app.example", depends_on=["cloud"],
+                       runs_in={"cloud": ["East Region"]})
+    writer.save_incident(incident("app", "a1", "Errors", "2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z", []), SEEN)
+    writer.save_incident(incident("cloud", "c1", "Outage", "2024-03-01T09:50:00Z", "2024-03-01T12:00:00Z", [],
+                                  regions=["West Region"]), SEEN)
+    db["articles"].insert({"id": "n1", "title": "App down; Cloud blamed", "published_at": "2024-03-01T10:30:00Z",
+                           "first_seen_at": SEEN})
+    db["article_incidents"].insert({"article_id": "n1", "incident_id": "app:a1", "score": 0.8, "reason": "test",
+                                    "linked_at": SEEN})
+    Attributor(db).attribute()
+    [row] = attributions(db, "app:a1")
+    assert row["place_score"] == -0.10 and "was in West Region, not where App runs (East Region)" in row["evidence"]
+    assert row["news_score"] == 0.10 and "an article about it names Cloud" in row["evidence"]
+    assert row["score"] == 0.35 and row["verdict"] == "possible"

@@ -125,6 +125,8 @@ def test_a_person_finds_the_upstream_incident_and_downloads_csv(served_archive, 
         expect(incident.locator(".badge")).to_contain_text("critical")
         expect(incident.locator("ol.timeline li")).to_have_count(4)
         expect(incident).to_contain_text("azure:CNF4-N_0")
+        expect(incident.locator("ol.causes li .badge").first).to_have_text("likely")
+        expect(incident.locator("ol.causes")).to_contain_text("words: OpenAI blames an upstream")
         expect(incident).to_contain_text("ChatGPT and Sora down")
         shot(page, "incident", tmp_path)
 
@@ -160,14 +162,17 @@ def test_the_reliability_dashboard_draws_its_charts(served_archive, tmp_path):
         expect(page.locator("#chart-upstream-overlaps")).to_contain_text("azure:CNF4-N_0")
         expect(page.locator("#chart-time-to-resolve-distribution canvas, "
                             "#chart-time-to-resolve-distribution svg").first).to_be_visible()
+        expect(page.locator("#chart-acknowledgement-lag canvas, #chart-acknowledgement-lag svg").first).to_be_visible()
+        expect(page.locator("#chart-who-spoke-first")).to_contain_text("openai")
         assert not errors, errors
         shot(page, "dashboard", tmp_path)
         # A selection with no rows says so, in the tables and over the charts.
         page.goto(served_archive + "/-/dashboards/reliability?source=nobody")
-        for chart in ("time-to-resolve-per-service", "upstream-overlaps"):
+        for chart in ("time-to-resolve-per-service", "upstream-overlaps", "who-spoke-first"):
             expect(page.locator(f"#chart-{chart}")).to_contain_text("No data for this selection")
         expect(page.locator("#chart-mean-hours-to-resolve")).to_contain_text("no data")
-        for chart in ("incidents-per-month", "time-to-resolve-distribution", "availability-per-month"):
+        for chart in ("incidents-per-month", "time-to-resolve-distribution", "availability-per-month",
+                      "acknowledgement-lag"):
             expect(page.locator(f"#chart-{chart} svg text", has_text="No data for this selection")).to_have_count(1)
         assert not errors, errors
         browser.close()

@@ -148,11 +148,17 @@ def test_incident_page_feed_and_overview(research_archive):
     assert '<span class="badge critical">critical</span>' in page.text
     assert "<dt>Duration</dt><dd>9 h 58 min</dd>" in page.text
     assert "a window stated in an update" in page.text
-    timeline = page.text[page.text.index("<h2>Timeline</h2>"):page.text.index("Upstream providers at the same time")]
+    timeline = page.text[page.text.index("<h2>Timeline</h2>"):page.text.index("<h2>Likely cause upstream</h2>")]
     db = sqlite_utils.Database(db_path)
     assert timeline.count("<li>") == db["incident_updates"].count_where("incident_id = 'openai:6bwlxnvdncnm'") >= 4
     assert timeline.index("Resolved") < timeline.index("Investigating")  # newest first
     assert "upstream provider" in timeline
+    # The likely cause, with its evidence, and who said it first.
+    cause = page.text[page.text.index("<h2>Likely cause upstream</h2>"):page.text.index("<h2>Who said it first</h2>")]
+    assert '<span class="badge likely">likely</span>' in cause and "azure:CNF4-N_0" in cause
+    assert "<li>words: OpenAI blames an upstream: &#39;upstream provider&#39;" in cause
+    first = page.text[page.text.index("<h2>Who said it first</h2>"):page.text.index("Upstream providers at the same time")]
+    assert "2024-12-26T18:40:00Z" in first and "2024-12-26T19:00:00Z, 20.0 min after the start" in first
     section = page.text[page.text.index("Upstream providers at the same time"):]
     assert 'href="/archive/incidents/azure~3ACNF4-N_0"' in section
     assert "azure:CNF4-N_0" in section and "598" in section

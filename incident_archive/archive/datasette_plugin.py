@@ -109,10 +109,16 @@ async def incident_page(db, incident_id: str) -> dict:
             "select upstream_incident_id, upstream_source, upstream_title, upstream_started_at, upstream_resolved_at, "
             "overlap_minutes from upstream_overlaps where incident_id = ? order by overlap_minutes desc",
             [incident_id]),
+        "causes": [dict(row, evidence=(row["evidence"] or "").splitlines()) for row in await rows(
+            "select candidate_id, candidate_source, candidate_title, score, verdict, evidence from attributions "
+            "where incident_id = ? order by score desc", [incident_id])],
+        "acknowledgement": next(iter(await rows(
+            "select * from acknowledgement_lag where incident_id = ?", [incident_id])), None),
         "news": await rows(
             "select a.id, a.title, a.outlet, a.published_at, ai.score, ai.reason from article_incidents ai "
             "join articles a on a.id = ai.article_id where ai.incident_id = ? order by ai.score desc", [incident_id]),
         "aliases": await rows("select alias_id, reason from incident_aliases where incident_id = ?", [incident_id]),
+        "dependents": [r["id"] for r in await rows("select id from sources where depends_on is not null")],
         "versions": await rows(
             "select version, observed_at, changed, title, impact, status, started_at, resolved_at, removed "
             "from incident_versions where incident_id = ? order by version", [incident_id]),

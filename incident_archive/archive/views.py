@@ -155,14 +155,14 @@ VIEWS = {
         join incidents d on d.id = a.incident_id
         join incidents c on c.id = a.candidate_id
     """,
-    # Who said it first: the provider's page, the attributed upstream, or the news.
+    # Who said it first: the provider's page, the attributed upstream, or the news. A post
+    # time is an update's: a review that gives only its filing day (Azure's) has none.
     "acknowledgement_lag": """
         with firsts as (
             select i.id, i.source, i.title, coalesce(s.stated_start, i.started_at) as stated_start,
                    case when s.stated_start is not null then 'an update says: ' || s.quote
                         else coalesce(i.started_at_basis, 'page') end as stated_start_basis,
-                   coalesce((select min(u.posted_at) from incident_updates u where u.incident_id = i.id),
-                            i.created_at) as first_own_post,
+                   (select min(u.posted_at) from incident_updates u where u.incident_id = i.id) as first_own_post,
                    (select a.candidate_id from attribution_scores a where a.incident_id = i.id
                     and a.verdict = 'likely' order by a.score desc limit 1) as upstream_incident_id,
                    (select min(ar.published_at) from article_incidents ai join articles ar on ar.id = ai.article_id
@@ -170,9 +170,8 @@ VIEWS = {
             from incidents i left join stated_starts s on s.incident_id = i.id
             where i.started_at is not null and i.removed_at is null
         ), timed as (
-            select f.*, (select coalesce(min(u.posted_at), up.created_at) from incidents up
-                         left join incident_updates u on u.incident_id = up.id
-                         where up.id = f.upstream_incident_id) as first_upstream_post
+            select f.*, (select min(u.posted_at) from incident_updates u
+                         where u.incident_id = f.upstream_incident_id) as first_upstream_post
             from firsts f
         )
         select id as incident_id, source, strftime('%Y', stated_start) as year, title, stated_start,

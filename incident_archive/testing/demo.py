@@ -55,7 +55,8 @@ def write_demo_sites(root: Path) -> list[DemoSite]:
     sites = [
         DemoSite("openai", "incidentio", "OpenAI", "openai",
                  {"proxy_host": "status.openai.com", "aliases": ["ChatGPT", "Sora"], "depends_on": ["azure"],
-                  "migrated": {"from": "statuspage", "on": "2025-06-01"}}),
+                  "migrated": {"from": "statuspage", "on": "2025-06-01"},
+                  "runs_in": {"azure": ["South Central US"]}}),
         DemoSite("azure", "azure", "Microsoft Azure", "azure", {"aliases": ["Azure"]}),
     ]
     IncidentioSite.from_file(RECORDED / "openai-incidentio.json").write(root / "openai")
