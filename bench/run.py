@@ -14,6 +14,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.times import ISO_FORMAT
 from incident_archive.archive.incidents import STAGE_TIMES_SELECT
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
-from incident_archive.testing.replay import serving
+from incident_archive.testing.replay import serving, serving_many_hosts
 from incident_archive.crawl.settings import ARCHIVE_BATCH_SIZE
 from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 
@@ -38,9 +39,9 @@ SCALES = {
     # Crawls are (sites, incidents per site): pages as most status pages are (20 incidents
     # in their history), and the backfill case (a few hundred each).
     "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [10_000, 50_000], "archive": 100_000,
-              "latency": [100]},
+              "latency": [100], "capacity": [300]},
     "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)], "ingest": [100_000, 1_000_000],
-             "archive": 1_000_000, "latency": [100, 1000]},
+             "archive": 1_000_000, "latency": [100, 1000], "capacity": [1000, 6000]},
 }
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "CONCURRENT_REQUESTS=64",
         "-s", "ROBOTSTXT_OBEY=False"]
@@ -371,6 +372,61 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
             **{channel: figures(found) for channel, found in seen.items()}}
 
 
+def capacity_bench(folder: Path, n: int, seconds: int = 90) -> dict:
+    """Poll capacity with the shipped settings: ``n`` unchanged Statuspage sites, each on a
+    loopback address of its own (per-host politeness applies to each, as on the web).
+
+    Measured twice: one ``crawl`` of all of them (one process), and the watch service with
+    every source due every second, so it polls as fast as it can: the polls it finishes
+    per second over ``seconds`` after its first round are its sustained capacity. The
+    first crawl that fills the archive is preparation (FAST settings), not measured."""
+    root = folder / f"capacity-{n}"
+    for k in range(n):
+        SyntheticStatuspage(SiteSpec(f"Site {k}", incidents=20, seed=k)).site().write(root / f"s{k}")
+    db_path = folder / f"capacity-{n}.db"
+    with serving_many_hosts(root, n) as server:
+        sources = folder / f"capacity-{n}.toml"
+        sources.write_text("".join(
+            f'[[sources]]\nid = "s{k}"\nkind = "statuspage"\nname = "Site {k}"\nurl = "{server.url_of(k)}/s{k}"\n'
+            f'every = "1s"\n\n' for k in range(n)))
+        crawl = [sys.executable, "-m", "incident_archive.cli", "crawl", "--db", str(db_path), "--sources", str(sources)]
+        run_measured(crawl + FAST)
+        recrawl_s, recrawl_mb, recrawl = run_measured(crawl)
+        db = sqlite_utils.Database(db_path)
+        [requests, not_modified, written] = db.execute(
+            "select sum(requests), sum(responses_not_modified), sum(incidents_new + incidents_updated) from crawl_runs "
+            "where crawl_id = (select crawl_id from crawl_runs order by id desc limit 1)").fetchone()
+        last_run = db.execute("select max(id) from crawl_runs").fetchone()[0]
+        db.close()
+        watch = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "watch", "--db", str(db_path),
+                                  "--sources", str(sources)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            started = time.time()
+            while time.time() - started < 1800:  # every source polled once: the service is up to speed
+                time.sleep(2)
+                db = sqlite_utils.Database(db_path)
+                done = db.execute("select count(distinct source) from crawl_runs where id > ?", [last_run]).fetchone()[0]
+                db.close()
+                if done >= n:
+                    break
+            db = sqlite_utils.Database(db_path)
+            first = db.execute("select max(id) from crawl_runs").fetchone()[0]
+            db.close()
+            time.sleep(seconds)
+            db = sqlite_utils.Database(db_path)
+            polls, failed = db.execute("select count(*), sum(outcome != 'ok') from crawl_runs where id > ? "
+                                       "and finished_at is not null", [first]).fetchone()
+            db.close()
+        finally:
+            watch.send_signal(signal.SIGTERM)
+            watch.wait(timeout=300)
+    shutil.rmtree(root, ignore_errors=True)
+    return {"sources": n, "recrawl_s": recrawl_s, "recrawl_mb": recrawl_mb, "recrawl_exit": recrawl.returncode,
+            "crawl_sources_per_s": n / recrawl_s, "requests": requests, "not_modified": not_modified,
+            "rows_written": written, "watch_polls_per_s": polls / seconds, "watch_failed": failed or 0,
+            "watch_seconds": seconds}
+
+
 def free_port() -> int:
     import socket
 
@@ -379,12 +435,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-PARTS = ["crawl", "ingest", "queries", "latency"]
+PARTS = ["crawl", "capacity", "ingest", "queries", "latency"]
 TARGETS = {
     "crawl": "crawl at least 80% of `scrapy bench`'s pages/s, parsing and storing",
     "recrawl_rows": "a recrawl of unchanged sources writes no row",
     "recrawl_time": "a recrawl takes at most 25% of the first crawl's time",
     "memory": "peak memory of a crawl under 300 MB",
+    "capacity": "the watch service polls at least 100 unchanged sources per second (shipped settings, a host each)",
     "ingest": "ingest at least 50% of a bare sqlite-utils bulk insert",
     "queries": "every page and canned query under 100 ms at p95",
 }
@@ -397,7 +454,8 @@ def target_rows(results: dict) -> list[str]:
     worst_crawl = min(c["pages_per_s"] / bench for c in crawls)
     worst_recrawl = max(c["again_s"] / c["first_s"] for c in crawls)
     written = max(c["again_written"] for c in crawls)
-    memory = max(max(c["first_mb"], c["again_mb"]) for c in crawls)
+    memory = max([max(c["first_mb"], c["again_mb"]) for c in crawls]
+                 + [c["recrawl_mb"] for c in results.get("capacity", [])])
     ingest = min(i["ratio"] for i in results["ingest"])
     timings = results["queries"]["timings"]
     slowest = max(timings.items(), key=lambda kv: kv[1]["p95_ms"]) if timings else ("-", {"p95_ms": 0})
@@ -406,6 +464,8 @@ def target_rows(results: dict) -> list[str]:
         ("recrawl_rows", f"{written} rows", written == 0),
         ("recrawl_time", f"{100 * worst_recrawl:.0f}% (worst crawl)", worst_recrawl <= 0.25),
         ("memory", f"{memory} MB", memory < 300),
+        *([("capacity", f"{min(c['watch_polls_per_s'] for c in results['capacity']):.1f} sources/s (lowest)",
+            min(c["watch_polls_per_s"] for c in results["capacity"]) >= 100)] if results.get("capacity") else []),
         ("ingest", f"{100 * ingest:.0f}% (lowest)", ingest >= 0.5),
         ("queries", f"{slowest[1]['p95_ms']:.0f} ms ({slowest[0]})", slowest[1]["p95_ms"] < 100),
     ]
@@ -456,6 +516,18 @@ def write_report(path: Path, scale: str, results: dict) -> None:
               "| page | median | p95 | status |", "|---|---|---|---|"]
     for name, t in q["timings"].items():
         lines.append(f"| {name} | {t['median_ms']:.0f} ms | {t['p95_ms']:.0f} ms | {t['status']} |")
+    if results.get("capacity"):
+        lines += ["", "## Poll capacity", "",
+                  "Unchanged Statuspage sites of 20 incidents, each on a loopback address of its own (127.1.x.y), "
+                  "with the shipped settings (robots.txt obeyed, AutoThrottle, 4 connections per host): one `crawl` "
+                  "of them all, then the watch service with every source due every second, so that it polls as fast "
+                  f"as it can (`scrapy bench` in the same run: {results['scrapy_bench']:.0f} pages/s).", "",
+                  "| sources | one crawl | sources/s | peak MB | requests (304s) | rows written | watch service: polls/s "
+                  "sustained | failed polls |", "|---|---|---|---|---|---|---|---|"]
+        for c in results["capacity"]:
+            lines.append(f"| {c['sources']} | {c['recrawl_s']:.1f} s | {c['crawl_sources_per_s']:.1f} | {c['recrawl_mb']} "
+                         f"| {c['requests']} ({c['not_modified']}) | {c['rows_written']} | "
+                         f"{c['watch_polls_per_s']:.1f} over {c['watch_seconds']} s | {c['watch_failed']} |")
     if results.get("latency"):
         lines += ["", "## Detection latency of the watch service", "",
                   "From a new incident posted on a page to the incident in the archive, in the Atom feed and at a "
@@ -512,6 +584,12 @@ def main() -> None:
             for sites, incidents in scale["crawls"]:
                 print(f"crawl {sites} sites of {incidents} incidents ...", file=sys.stderr)
                 results["crawl"].append(crawl_bench(folder, sites, incidents))
+        if "capacity" in parts:
+            results.setdefault("scrapy_bench", scrapy_bench_rate())
+            results["capacity"] = []
+            for n in scale["capacity"]:
+                print(f"poll capacity, {n} unchanged sources on hosts of their own ...", file=sys.stderr)
+                results["capacity"].append(capacity_bench(folder, n))
         if "ingest" in parts:
             results["ingest"] = []
             for n in scale["ingest"]:

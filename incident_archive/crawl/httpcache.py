@@ -17,6 +17,8 @@ import zlib
 from pathlib import Path
 from time import time
 
+from scrapy.extensions.httpcache import RFC2616Policy
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.project import data_path
 from scrapy.utils.response import response_from_dict
 from w3lib.http import headers_dict_to_raw, headers_raw_to_dict
@@ -136,3 +138,21 @@ class SqliteCacheStorage:
             [key, response.url, response.status, headers_dict_to_raw(response.headers), body, int(self.compress),
              time()],
         )
+
+
+class PollingCachePolicy(RFC2616Policy):
+    """RFC 2616 for every page, and robots.txt trusted for a day after it was last fetched
+    or revalidated, as RFC 9309 (section 2.4) allows: a source polled every minute asked
+    for its robots.txt again on every poll, a third of an unchanged poll's requests.
+    ``ARCHIVE_ROBOTSTXT_MAX_AGE`` sets the day (0: revalidate every time)."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.robots_max_age = settings.getfloat("ARCHIVE_ROBOTSTXT_MAX_AGE")
+
+    def is_cached_response_fresh(self, cachedresponse, request) -> bool:
+        stored_at = request.meta.get("cache_timestamp")
+        if (urlparse_cached(request).path == "/robots.txt" and stored_at is not None
+                and time() - stored_at < self.robots_max_age):
+            return True
+        return super().is_cached_response_fresh(cachedresponse, request)

@@ -44,7 +44,9 @@ DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
 # Conditional requests: the RFC 2616 policy revalidates with If-None-Match and
 # If-Modified-Since, so an unchanged page costs a 304 and no parsing surprises.
 HTTPCACHE_ENABLED = True
-HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_POLICY = "incident_archive.crawl.httpcache.PollingCachePolicy"
+# robots.txt is trusted this long after it was last fetched (RFC 9309 allows a day).
+ARCHIVE_ROBOTSTXT_MAX_AGE = 86400
 HTTPCACHE_STORAGE = "incident_archive.crawl.httpcache.SqliteCacheStorage"
 HTTPCACHE_GZIP = True
 

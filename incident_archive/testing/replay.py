@@ -15,6 +15,8 @@ them (``validators``), is served that way. Every request is logged for the tests
 from __future__ import annotations
 
 import hashlib
+import selectors
+import socket
 import threading
 from email.utils import formatdate
 from contextlib import contextmanager
@@ -145,6 +147,73 @@ class ReplayServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class ManyHostsReplayServer(ReplayServer):
+    """One replay server answering on many loopback addresses (127.1.x.y), all on one
+    port: a benchmark's sites each get a host of their own, as real status pages have,
+    so a crawler's per-host politeness applies to each. Only the benchmark uses it;
+    tests serve on 127.0.0.1 alone."""
+
+    def __init__(self, root: Path, hosts: int):
+        super().__init__(root)
+        self.stopped = threading.Event()
+        self.done = threading.Event()
+        self.hosts = [loopback_host(k) for k in range(hosts)]
+        self.sockets = []
+        for host in self.hosts:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, self.server_address[1]))
+            listener.listen(self.request_queue_size)
+            listener.setblocking(False)
+            self.sockets.append(listener)
+
+    def serve_forever(self, poll_interval: float = 0.2) -> None:
+        with selectors.DefaultSelector() as selector:
+            for listener in [self.socket, *self.sockets]:
+                selector.register(listener, selectors.EVENT_READ)
+            while not self.stopped.is_set():
+                for key, _ in selector.select(poll_interval):
+                    try:
+                        connection, address = key.fileobj.accept()
+                    except (BlockingIOError, OSError):
+                        continue
+                    connection.setblocking(True)
+                    self.process_request(connection, address)
+        self.done.set()
+
+    def shutdown(self) -> None:
+        self.stopped.set()
+        self.done.wait(10)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for listener in self.sockets:
+            listener.close()
+
+    def url_of(self, k: int) -> str:
+        return f"http://{self.hosts[k]}:{self.server_address[1]}"
+
+
+def loopback_host(k: int) -> str:
+    """The k-th benchmark host: 127.1.0.1, 127.1.0.2, ... 250 to a block."""
+    return f"127.1.{k // 250}.{k % 250 + 1}"
+
+
+@contextmanager
+def serving_many_hosts(root: Path, hosts: int, validators: str = "etag"):
+    """Serve ``root`` on ``hosts`` loopback addresses (see ManyHostsReplayServer)."""
+    server = ManyHostsReplayServer(root, hosts)
+    server.keep_log = False
+    server.validators = validators
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager
