@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 import sqlite_utils
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.core.sources import duration_seconds
 from incident_archive.core.times import ISO_FORMAT
 from incident_archive.archive.incidents import STAGE_TIMES_SELECT
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
@@ -41,7 +42,7 @@ SCALES = {
     "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [10_000, 50_000], "archive": 100_000,
               "latency": [100], "capacity": [300]},
     "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)], "ingest": [100_000, 1_000_000],
-             "archive": 1_000_000, "latency": [100, 1000], "capacity": [1000, 6000]},
+             "archive": 1_000_000, "latency": [100, 1000, 6000], "capacity": [1000, 6000]},
 }
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "CONCURRENT_REQUESTS=64",
         "-s", "ROBOTSTXT_OBEY=False"]
@@ -268,10 +269,10 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     port = free_port()
     db_path = folder / "bench.db"
-    with serving(root, keep_log=False) as server:
+    with serving_many_hosts(root, n) as server:
         sources = folder / f"latency-{n}.toml"
         sources.write_text("".join(
-            f'[[sources]]\nid = "s{k}"\nkind = "statuspage"\nname = "Site {k}"\nurl = "{server.base_url}/s{k}"\n'
+            f'[[sources]]\nid = "s{k}"\nkind = "statuspage"\nname = "Site {k}"\nurl = "{server.url_of(k)}/s{k}"\n'
             f'every = "{every}"\n\n' for k in range(n))
             + f'[[notify]]\nurl = "json://127.0.0.1:{hook.server_address[1]}/hook"\n')
 
@@ -308,7 +309,7 @@ def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> di
             # Posts land at random moments spread over one interval (seeded), as real posts
             # do: posted right after a round, each would wait a whole interval.
             rng = random.Random(n)
-            interval = float(every.rstrip("m")) * 60
+            interval = duration_seconds(every)
             post_at = [time.time() + (p + rng.random()) * interval / posts for p in range(posts)]
             posted: dict[str, tuple[float, str]] = {}
             seen = {"archive": {}, "feed": {}, "webhook": {}}
@@ -485,7 +486,7 @@ def write_report(path: Path, scale: str, results: dict) -> None:
         "# Benchmarks", "",
         f"Measured {measured} on {os.cpu_count()} cores ({cpu}), "
         f"Python {platform.python_version()}, with `make bench` (scale `{scale}`: `python -m bench.run --scale {scale}`; "
-        "`BENCH_SCALE=full make bench` for the issue's sizes). Everything runs against 127.0.0.1 on seeded "
+        "`BENCH_SCALE=full make bench` for the issue's sizes). Everything runs against loopback addresses (127.0.0.1; a host of its own per site, 127.1.x.y, where a part says so) on seeded "
         "synthetic data (`incident_archive/testing/synthetic.py`), so two runs measure the same work.", "",
         "## Against the targets", "",
         "| target | measured | |", "|---|---|---|",
@@ -531,9 +532,9 @@ def write_report(path: Path, scale: str, results: dict) -> None:
     if results.get("latency"):
         lines += ["", "## Detection latency of the watch service", "",
                   "From a new incident posted on a page to the incident in the archive, in the Atom feed and at a "
-                  "webhook (Apprise's json://), sources polled every minute with the shipped settings: the sources "
-                  "due together polled by one process (Scrapy crawlers side by side), at most 4 such processes "
-                  "at once.", "",
+                  "webhook (Apprise's json://), sources polled every minute with the shipped settings, each site on a "
+                  "loopback address of its own: the sources due together polled by one process (Scrapy crawlers side "
+                  "by side), at most 4 such processes at once.", "",
                   "| sources | first round of polls | polls/s after it | time between polls of a source (median, p95) "
                   "| posts | channel | median | p95 | max |",
                   "|---|---|---|---|---|---|---|---|---|"]

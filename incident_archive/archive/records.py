@@ -108,6 +108,15 @@ class CrawlRecords(Writer):
                 f"WHERE outcome = 'running' AND source IN ({', '.join('?' * len(sources))})", sources)
         return cursor.rowcount
 
+    def close_unfinished_runs(self, crawl_id: str) -> int:
+        """Runs of this crawl that never finished (the crawl was stopped as they started)."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE crawl_runs SET outcome = 'interrupted', finished_at = ?, "
+                "error = 'stopped by a signal as this source started; the next crawl goes on from here' "
+                "WHERE crawl_id = ? AND outcome = 'running'", [utc_now(), crawl_id])
+        return cursor.rowcount
+
     def finish_run(self, run_id: int, outcome: str, error: str | None, counts: dict[str, int]) -> None:
         with self.db.atomic():
             self.db["crawl_runs"].update(

@@ -150,6 +150,13 @@ class PollingCachePolicy(RFC2616Policy):
         super().__init__(settings)
         self.robots_max_age = settings.getfloat("ARCHIVE_ROBOTSTXT_MAX_AGE")
 
+    def should_cache_response(self, response, request) -> bool:
+        # A robots.txt is kept whatever its validators (most are sent with none), and so is
+        # its absence (4xx: RFC 9309 reads it as "no rules"); a server error is not.
+        if urlparse_cached(request).path == "/robots.txt" and self.robots_max_age and response.status != 304:
+            return response.status < 500
+        return super().should_cache_response(response, request)
+
     def is_cached_response_fresh(self, cachedresponse, request) -> bool:
         stored_at = request.meta.get("cache_timestamp")
         if (urlparse_cached(request).path == "/robots.txt" and stored_at is not None

@@ -66,6 +66,7 @@ class ArchivePipeline:
         # Once an incident could not be written (a full disk, say), the walk's state no
         # longer moves on: the next crawl must fetch it again.
         self.lost_writes = False
+        self.bodies_seen: list[BodySeen] = []
 
     def spider_error(self, failure, response, spider):
         """An unexpected exception in a callback: the source failed, the crawl goes on."""
@@ -87,8 +88,9 @@ class ArchivePipeline:
         elif isinstance(item, WalkState):
             self.save_walk_state(item)
         elif isinstance(item, BodySeen):
-            if not self.lost_writes:
-                self.writer.save_body_seen(item, self.seen_at)
+            # Kept until the run ends: a later request of the same poll may still fail, and
+            # a body recorded as taken in is not read again.
+            self.bodies_seen.append(item)
         elif isinstance(item, ListingItem):
             self.counts["incidents_removed"] += self.writer.save_listing(item, self.seen_at)
         return item
@@ -140,7 +142,9 @@ class ArchivePipeline:
         counts = dict(self.counts)
         report = self.report
         counts["items_skipped"] = report.skipped_count
-        counts["requests"] = stats.get("downloader/request_count", 0)
+        # Requests that went out: a response the cache still held fresh (robots.txt, trusted
+        # for a day) never left the machine.
+        counts["requests"] = stats.get("downloader/request_count", 0) - stats.get("httpcache/hit", 0)
         counts["responses_not_modified"] = stats.get("httpcache/revalidate", 0)
         errors = report.errors
         if stats.get("httpcache/errorrecovery", 0):
@@ -161,6 +165,9 @@ class ArchivePipeline:
         outcome = "interrupted" if interrupted else "ok" if not errors else "failed"
         counts["notes"] = "; ".join(report.notes) or None
         counts["problems"] = join_capped(report.problems) or None
+        if outcome == "ok" and not self.lost_writes:
+            for seen in self.bodies_seen:
+                self.writer.save_body_seen(seen, self.seen_at)
         self.writer.finish_run(self.run_id, outcome, join_capped(errors) or None, counts)
 
 

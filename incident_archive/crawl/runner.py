@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import pickle
 import signal
 import uuid
@@ -151,11 +152,18 @@ def run_crawl(
         slots = defer.DeferredSemaphore(settings.getint("ARCHIVE_CONCURRENT_SOURCES"))
         crawls = [slots.run(crawl_source, source) for source in sources]
         defer.DeferredList(crawls).addBoth(_stop_reactor)
+        # What exists now (modules, settings, the archive's connection) lives as long as
+        # the crawl: the collector need not scan it again on every collection.
+        gc.freeze()
         process.start(stop_after_crawl=False)
     finally:
         ARCHIVES.release(archive_key)
 
     db = open_archive(db_path)
+    # A crawler a signal caught while it was still starting never closes its spider: its
+    # run is said to be interrupted here, not left "running".
+    if process.stopped_by is not None:
+        ArchiveWriter(db).close_unfinished_runs(crawl_id)
     if process.stopped_by is None:
         ArticleLinker(db).link_all()
         Attributor(db).attribute(since=changed_since(db, crawl_id))

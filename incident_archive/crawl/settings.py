@@ -17,7 +17,7 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
 # Sources crawled at the same time (one Scrapy crawler each); the rest wait their turn.
-ARCHIVE_CONCURRENT_SOURCES = 48
+ARCHIVE_CONCURRENT_SOURCES = 128
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 RETRY_ENABLED = True
 RETRY_TIMES = 3
@@ -67,10 +67,16 @@ EXTENSIONS = {
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.memusage.MemoryUsage": None,
     "scrapy.extensions.logstats.LogStats": None,
+    # Neither feeds, a JOBDIR nor CLOSESPIDER_* limits are used; each was built per crawler.
+    "scrapy.extensions.feedexport.FeedExporter": None,
+    "scrapy.extensions.spiderstate.SpiderState": None,
+    "scrapy.extensions.closespider.CloseSpider": None,
+    "scrapy.extensions.memdebug.MemoryDebugger": None,
 }
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,  # no depth limit: spiders know their pages
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,  # a status API needs no Referer
 }
 # A development-time check that parses every callback's source, once per crawler.
 WARN_ON_GENERATOR_RETURN_VALUE = False

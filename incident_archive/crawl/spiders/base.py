@@ -131,14 +131,20 @@ class SourceSpider(scrapy.Spider):
         """``incidents_from`` for a page that sends no validators (so every poll downloads
         it whole): a body the archive already took in, read by the same parser code, is
         neither parsed nor written again."""
-        digest = body_digest(response.body, parser)
-        if self.body_digests.get(response.url) == digest:
+        taken_in, digest = self.taken_in(response, parser)
+        if taken_in:
             self.report.noted(f"{response.url}: the same body as last time; not parsed again")
             return
         problems_before = self.report.marker()
         yield from self.incidents_from(response, parser, *args)
         if self.report.marker() == problems_before:
             yield BodySeen(self.source.id, response.url, digest)
+
+    def taken_in(self, response, parser) -> tuple[bool, str]:
+        """Whether the archive took in this very body at the last poll that went well (the
+        same bytes, read by the same parser code), and the body's digest."""
+        digest = body_digest(response.body, parser)
+        return self.body_digests.get(response.url) == digest, digest
 
     def accept(self, result, response):
         """A parser's result: problems reported, incidents marked fresh or revalidated."""

@@ -7,7 +7,7 @@ import scrapy
 from incident_archive.core.kinds import KINDS
 from scrapy.exceptions import IgnoreRequest
 
-from incident_archive.core.items import ListingItem
+from incident_archive.core.items import BodySeen, ListingItem
 from incident_archive.crawl.parsers import ParseError
 from incident_archive.crawl.parsers import statuspage as parse
 from incident_archive.crawl.failures import describe_failure
@@ -48,6 +48,9 @@ class StatuspageSpider(SourceSpider):
         )
 
     def parse_summary(self, response):
+        taken_in, digest = self.taken_in(response, parse.parse_summary)
+        if taken_in:  # the same status and components as archived
+            return
         try:
             status, components = parse.parse_summary(response.body, self.source.id)
         except ParseError as error:
@@ -55,6 +58,7 @@ class StatuspageSpider(SourceSpider):
             return
         yield status
         yield from components
+        yield BodySeen(self.source.id, response.url, digest)
 
     def summary_failed(self, failure):
         if forbidden_by_robots(failure):
@@ -65,6 +69,12 @@ class StatuspageSpider(SourceSpider):
             self.on_error(failure)
 
     def parse_incidents(self, response):
+        taken_in, digest = self.taken_in(response, parse.parse_incident_list)
+        walking = self.source.options.get("history", True) and self.walk_state.unfinished
+        if taken_in and not walking and all(f'"{code}"'.encode() in response.body for code in self.known_open):
+            # The 50 newest exactly as the last poll that went well read them, every open
+            # incident among them, no walk to resume: nothing to read or ask for.
+            return
         try:
             incidents, problems = parse.parse_incident_list(response.body, self.source.id, self.source.url)
         except ParseError as error:
@@ -83,6 +93,8 @@ class StatuspageSpider(SourceSpider):
             if since:
                 yield ListingItem(self.source.id, sorted(listed), since)
         yield from incidents
+        if not problems:
+            yield BodySeen(self.source.id, response.url, digest)
 
     def plan_walk(self, listed: set[str], newest_month: str):
         """Begin a walk, resume the unfinished one, or need none (see the class)."""
