@@ -41,13 +41,17 @@ def parse_setting(values: tuple[str, ...]) -> dict:
     return overrides
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def format_run(row: dict, width: int = 12) -> str:
     """One line per source: what the crawl did, or why it failed."""
     source = f"{row['source']:<{width}}"
     if row.get("outcome") == "ok" and row.get("kind") == "news":
         return (
             f"{source} ok      {row['articles_new']} new, {row['articles_updated']} updated, "
-            f"{row['articles_unchanged']} unchanged articles ({row['requests']} requests, "
+            f"{row['articles_unchanged']} unchanged articles ({plural(row['requests'], 'request')}, "
             f"{row['responses_not_modified']} not modified)"
         )
     if row.get("outcome") == "ok":
@@ -56,7 +60,7 @@ def format_run(row: dict, width: int = 12) -> str:
         return (
             f"{source} ok      {row['incidents_new']} new, {row['incidents_updated']} updated, "
             f"{row['incidents_unchanged']} unchanged{removed} incidents; {row['updates_new']} new updates "
-            f"({row['requests']} requests, {row['responses_not_modified']} not modified){problems}"
+            f"({plural(row['requests'], 'request')}, {row['responses_not_modified']} not modified){problems}"
         )
     if row.get("outcome") == "interrupted":
         return f"{source} STOPPED {row.get('error') or 'interrupted'}"

@@ -122,7 +122,7 @@ def test_a_person_finds_the_upstream_incident_and_downloads_csv(served_archive, 
         page.click("table.rows-and-columns a[href$='/incidents/openai~3A6bwlxnvdncnm']")
         incident = page.locator("article.incident")
         expect(incident.locator("h1")).to_contain_text("High error rates for ChatGPT, APIs, and Sora")
-        expect(incident.locator(".badge")).to_contain_text("critical")
+        expect(incident.locator(".badge").first).to_contain_text("critical")
         expect(incident.locator("ol.timeline li")).to_have_count(4)
         expect(incident).to_contain_text("azure:CNF4-N_0")
         expect(incident.locator("ol.causes li .badge").first).to_have_text("likely")

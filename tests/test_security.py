@@ -94,7 +94,7 @@ def test_the_dashboards_tables_get_escaped_text(hostile_upstream):
     ds = datasette_instance(hostile_upstream)
     charts = load_metadata(hostile_upstream)["plugins"]["datasette-dashboards"]["reliability"]["charts"]
     tables = {name: chart for name, chart in charts.items() if chart.get("library") == "table"}
-    assert set(tables) == {"time-to-resolve-per-service", "upstream-overlaps"}
+    assert set(tables) == {"time-to-resolve-per-service", "upstream-overlaps", "who-spoke-first"}
     seen = []
     for chart in tables.values():
         sql = chart["query"].replace("[[", "/*").replace("]]", "*/")
