@@ -14,6 +14,7 @@ import platform
 import random
 import re
 import shutil
+import sqlite3
 import signal
 import statistics
 import subprocess
@@ -30,7 +31,7 @@ import sqlite_utils
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.sources import duration_seconds
 from incident_archive.core.times import ISO_FORMAT
-from incident_archive.archive.incidents import STAGE_TIMES_SELECT
+from incident_archive.archive.incidents import STAGE_TIMES_SELECT, IncidentWriter
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 from incident_archive.testing.replay import serving, serving_many_hosts
 from incident_archive.crawl.settings import ARCHIVE_BATCH_SIZE
@@ -157,16 +158,49 @@ def ingest_bench(folder: Path, n: int) -> dict:
         writer.save_incidents(items[start:start + ARCHIVE_BATCH_SIZE], "2026-01-01T00:00:00Z")
     ours = time.monotonic() - started
     db.close()
-    bare = sqlite_utils.Database(folder / f"bare-{n}.db")
-    started = time.monotonic()
-    bare["incidents"].insert_all(({"id": f"{i.source}:{i.native_id}", "source": i.source, "title": i.title,
-                                   "impact": i.impact, "started_at": i.started_at, "resolved_at": i.resolved_at}
-                                  for i in items), pk="id", batch_size=1000)
-    bare["incident_updates"].insert_all(({"id": f"{i.native_id}:{u.native_id}", "incident_id": i.native_id,
-                                          "status": u.status, "body": u.body, "posted_at": u.posted_at}
-                                         for i in items for u in i.updates), pk="id", batch_size=1000)
-    bare_s = time.monotonic() - started
+    bare_s = bare_executemany(db_path, folder / f"bare-{n}.db")
     return {"n": n, "ours_per_s": n / ours, "bare_per_s": n / bare_s, "ratio": bare_s / ours}
+
+
+# What the writer writes for a new incident, table by table, in the order it writes them.
+INGESTED_TABLES = ["incidents", "incident_updates", "incident_versions", "update_versions", "incident_stage_times",
+                   "incident_components", "component_impacts", "incident_regions"]
+
+
+def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZE) -> float:
+    """The floor under the writer: the very rows it wrote, put with ``executemany`` into a
+    fresh archive (the same tables, indexes and full-text indexes), in transactions of
+    the writer's batch size, the text indexed as the writer indexes it. Only the
+    inserts are timed, not reading the rows back."""
+    source = sqlite3.connect(written)
+    db = open_archive(target)
+    db.execute("PRAGMA foreign_keys = OFF")  # the rows were checked when the writer wrote them
+    for table in ("sources", "components"):
+        rows = source.execute(f"select * from [{table}]").fetchall()
+        if rows:
+            db.conn.executemany(f"insert or replace into [{table}] values ({', '.join('?' * len(rows[0]))})", rows)
+    db.conn.commit()
+    ids = [row[0] for row in source.execute("select id from incidents order by rowid")]
+    timed = 0.0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start:start + batch]
+        marks = ", ".join("?" * len(chunk))
+        rows = {table: source.execute(f"select * from [{table}] where {'id' if table == 'incidents' else 'incident_id'} "
+                                      f"in ({marks})", chunk).fetchall() for table in INGESTED_TABLES}
+        began = time.monotonic()
+        db.conn.execute("BEGIN IMMEDIATE")
+        for table in INGESTED_TABLES:
+            if rows[table]:
+                db.conn.executemany(f"insert into [{table}] values ({', '.join('?' * len(rows[table][0]))})",
+                                    rows[table])
+        for table, column in IncidentWriter.WRITER_INDEXED_TEXT:
+            db.conn.execute(f"INSERT INTO [{table}_fts] (rowid, [{column}]) SELECT rowid, [{column}] FROM [{table}] "
+                            f"WHERE rowid > (SELECT coalesce(max(id), 0) FROM [{table}_fts_docsize])")
+        db.conn.execute("COMMIT")
+        timed += time.monotonic() - began
+    source.close()
+    db.close()
+    return timed
 
 
 def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
@@ -444,7 +478,7 @@ TARGETS = {
     "recrawl_time": "a recrawl takes at most 25% of the first crawl's time",
     "memory": "peak memory of a crawl under 300 MB",
     "capacity": "the watch service polls at least 100 unchanged sources per second (shipped settings, a host each)",
-    "ingest": "ingest at least 50% of a bare sqlite-utils bulk insert",
+    "ingest": "ingest at least 70% of a bare executemany of the same rows into the same tables, indexes and full-text indexes",
     "queries": "every page and canned query under 100 ms at p95",
 }
 ANALYSIS = Path(__file__).with_name("analysis.md")  # where the time goes: written by hand from profiles
@@ -468,7 +502,7 @@ def target_rows(results: dict) -> list[str]:
         ("memory", f"{memory} MB", memory < 300),
         *([("capacity", f"{min(c['watch_polls_per_s'] for c in results['capacity']):.1f} sources/s (lowest)",
             min(c["watch_polls_per_s"] for c in results["capacity"]) >= 100)] if results.get("capacity") else []),
-        ("ingest", f"{100 * ingest:.0f}% (lowest)", ingest >= 0.5),
+        ("ingest", f"{100 * ingest:.0f}% (lowest)", ingest >= 0.7),
         ("queries", f"{slowest[1]['p95_ms']:.0f} ms ({slowest[0]})", slowest[1]["p95_ms"] < 100),
     ]
     return [f"| {TARGETS[key]} | {figure} | {'met' if met else '**missed**'} |" for key, figure, met in rows]
@@ -510,7 +544,7 @@ def write_report(path: Path, scale: str, results: dict) -> None:
             f"{c['incidents_per_s']:.0f} | {max(c['first_mb'], c['again_mb'])} | {c['again_s']:.1f} s | "
             f"{100 * c['again_s'] / c['first_s']:.0f}% | {marginal} | {c['again_requests']} | {c['again_not_modified']} | "
             f"{c['again_written']} |")
-    lines += ["", "## Ingest", "", "| incidents (5 updates each) | archive writer | bare sqlite-utils insert | ratio |",
+    lines += ["", "## Ingest", "", "| incidents (5 updates each) | archive writer | bare executemany of the same rows (same indexes, full-text) | ratio |",
               "|---|---|---|---|"]
     for i in results["ingest"]:
         lines.append(f"| {i['n']:,} | {i['ours_per_s']:,.0f}/s | {i['bare_per_s']:,.0f}/s | {100 * i['ratio']:.0f}% |")

@@ -156,10 +156,14 @@ VIEWS = {
         join incidents c on c.id = a.candidate_id
     """,
     # Who said it first: the provider's page, the attributed upstream, or the news. A post
-    # time is an update's: a review that gives only its filing day (Azure's) has none.
+    # time is an update's: a review that gives only its filing day (Azure's) has none. The
+    # provider's own lag needs a start known apart from its first post (else it is 0 by
+    # construction, not a measurement).
     "acknowledgement_lag": """
         with firsts as (
             select i.id, i.source, i.title, coalesce(s.stated_start, i.started_at) as stated_start,
+                   -- a start known apart from the first post (a window, the page's own start)
+                   s.stated_start is not null or coalesce(i.started_at_basis, 'page') != 'posted' as start_known,
                    case when s.stated_start is not null then 'an update says: ' || s.quote
                         else coalesce(i.started_at_basis, 'page') end as stated_start_basis,
                    (select min(u.posted_at) from incident_updates u where u.incident_id = i.id) as first_own_post,
@@ -176,7 +180,8 @@ VIEWS = {
         )
         select id as incident_id, source, strftime('%Y', stated_start) as year, title, stated_start,
                stated_start_basis, first_own_post, upstream_incident_id, first_upstream_post, first_news_at,
-               round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1) as own_lag_minutes,
+               case when start_known then round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1)
+               end as own_lag_minutes,
                round((julianday(first_upstream_post) - julianday(stated_start)) * 1440, 1) as upstream_lag_minutes,
                round((julianday(first_news_at) - julianday(stated_start)) * 1440, 1) as news_lag_minutes,
                case
