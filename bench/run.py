@@ -445,13 +445,15 @@ def capacity_bench(folder: Path, n: int, seconds: int = 90) -> dict:
                 db.close()
                 if done >= n:
                     break
+            # Polls that finished within the window, whenever they started (counting those
+            # started in it instead would miss the ones in flight at its end).
+            window_start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+            time.sleep(seconds + 2)
+            window_end = window_start + timedelta(seconds=seconds)
             db = sqlite_utils.Database(db_path)
-            first = db.execute("select max(id) from crawl_runs").fetchone()[0]
-            db.close()
-            time.sleep(seconds)
-            db = sqlite_utils.Database(db_path)
-            polls, failed = db.execute("select count(*), sum(outcome != 'ok') from crawl_runs where id > ? "
-                                       "and finished_at is not null", [first]).fetchone()
+            polls, failed = db.execute(
+                "select count(*), sum(outcome != 'ok') from crawl_runs where finished_at >= ? and finished_at < ?",
+                [window_start.strftime(ISO_FORMAT), window_end.strftime(ISO_FORMAT)]).fetchone()
             db.close()
         finally:
             watch.send_signal(signal.SIGTERM)
