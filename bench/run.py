@@ -273,7 +273,7 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         server.wait(timeout=10)
 
 
-def latency_bench(folder: Path, n: int, posts: int = 5, every: str = "1m") -> dict:
+def latency_bench(folder: Path, n: int, posts: int = 20, every: str = "1m") -> dict:
     """Detection latency of the watch service: ``n`` sources polled every minute with the
     shipped settings; ``posts`` of them post a new incident; how long until it is in the
     archive, in the Atom feed (served by the same command) and at a webhook (Apprise)."""

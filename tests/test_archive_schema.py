@@ -96,3 +96,19 @@ def test_views_are_rebuilt_from_one_module_when_an_archive_opens(tmp_path):
     reopened = open_archive(tmp_path / "a.db")
     assert "incident_overview" in reopened.view_names()
     assert "stale" not in reopened["time_to_resolve"].columns_dict
+
+
+def test_runs_a_stopped_crawl_never_finished_are_marked_interrupted(tmp_path):
+    """A crawler that a signal caught as it started never closes its spider: when the crawl
+    ends, its run says it was interrupted instead of staying 'running'."""
+    writer = ArchiveWriter(open_archive(tmp_path / "a.db"))
+    writer.save_source("s", "statuspage", "S", "https://s.test")
+    writer.save_source("t", "statuspage", "T", "https://t.test")
+    started = writer.start_run("crawl1", "s", "statuspage")
+    writer.finish_run(writer.start_run("crawl1", "t", "statuspage"), "ok", None, {})
+    other = writer.start_run("crawl2", "s", "statuspage")  # another crawl's live run is left alone
+    assert writer.close_unfinished_runs("crawl1") == 1
+    runs = {row["id"]: row for row in writer.db["crawl_runs"].rows}
+    assert runs[started]["outcome"] == "interrupted" and "stopped by a signal" in runs[started]["error"]
+    assert runs[started]["finished_at"] is not None
+    assert runs[other]["outcome"] == "running"
