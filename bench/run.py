@@ -159,7 +159,7 @@ def ingest_bench(folder: Path, n: int) -> dict:
     ours = time.monotonic() - started
     db.close()
     bare_s = bare_executemany(db_path, folder / f"bare-{n}.db")
-    return {"n": n, "ours_per_s": n / ours, "bare_per_s": n / bare_s, "ratio": bare_s / ours}
+    return {"n": n, "ours_per_s": n / ours, "bare_per_s": n / bare_s, "ratio": bare_s / ours, "floor": "executemany"}
 
 
 # What the writer writes for a new incident, table by table, in the order it writes them.
@@ -507,7 +507,9 @@ def target_rows(results: dict) -> list[str]:
         ("memory", f"{memory} MB", memory < 300),
         *([("capacity", f"{min(c['watch_polls_per_s'] for c in results['capacity']):.1f} sources/s (lowest)",
             min(c["watch_polls_per_s"] for c in results["capacity"]) >= 100)] if results.get("capacity") else []),
-        ("ingest", f"{100 * ingest:.0f}% (lowest)", ingest >= 0.7),
+        ("ingest", f"{100 * ingest:.0f}% (lowest)", ingest >= 0.7) if all(i.get("floor") for i in results["ingest"])
+        else ("ingest", f"not measured against this floor yet ({100 * ingest:.0f}% of a bare insert into tables "
+                        "without indexes, the old floor)", False),
         ("queries", f"{slowest[1]['p95_ms']:.0f} ms ({slowest[0]})", slowest[1]["p95_ms"] < 100),
     ]
     return [f"| {TARGETS[key]} | {figure} | {'met' if met else '**missed**'} |" for key, figure, met in rows]
@@ -549,7 +551,9 @@ def write_report(path: Path, scale: str, results: dict) -> None:
             f"{c['incidents_per_s']:.0f} | {max(c['first_mb'], c['again_mb'])} | {c['again_s']:.1f} s | "
             f"{100 * c['again_s'] / c['first_s']:.0f}% | {marginal} | {c['again_requests']} | {c['again_not_modified']} | "
             f"{c['again_written']} |")
-    lines += ["", "## Ingest", "", "| incidents (5 updates each) | archive writer | bare executemany of the same rows (same indexes, full-text) | ratio |",
+    lines += ["", "## Ingest", "", "| incidents (5 updates each) | archive writer | " + ("bare executemany of the same rows (same indexes, full-text)"
+                  if all(i.get("floor") for i in results["ingest"]) else "bare sqlite-utils insert (no indexes; the old floor)")
+              + " | ratio |",
               "|---|---|---|---|"]
     for i in results["ingest"]:
         lines.append(f"| {i['n']:,} | {i['ours_per_s']:,.0f}/s | {i['bare_per_s']:,.0f}/s | {100 * i['ratio']:.0f}% |")
