@@ -63,20 +63,19 @@ class Poll:
         self.sources = set(sources)
         # Output goes to a file (a pipe left unread could fill and stall the child); a
         # session of its own: a Ctrl-C at the terminal reaches the poll once, through stop().
-        self.log = tempfile.TemporaryFile("w+")
-        self.child = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, text=True,
-                                      start_new_session=True)
+        self.log = tempfile.TemporaryFile("w+b")
+        self.child = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.read_to = 0
-        self.output: list[str] = []
+        self.last_line = ""
 
     def new_lines(self) -> list[str]:
         """Whole lines written since the last look."""
         self.log.seek(self.read_to)
-        text = self.log.read()
-        complete = text[: text.rfind("\n") + 1]
-        self.read_to += len(complete.encode())
-        lines = complete.splitlines()
-        self.output += lines
+        data = self.log.read()
+        complete = data[: data.rfind(b"\n") + 1]
+        self.read_to += len(complete)
+        lines = complete.decode(errors="replace").splitlines()
+        self.last_line = next((line for line in reversed(lines) if line.strip()), self.last_line)
         return lines
 
 
@@ -157,9 +156,9 @@ class Watcher:
                 continue
             self.polls.remove(poll)
             poll.log.close()
-            last = (poll.output or [""])[-1]
             for source in sorted(poll.sources):  # no line of its own: the poll ended before it
-                self.polled(source, False, f"{source} FAILED  the poll ended with {poll.child.returncode}: {last}")
+                self.polled(source, False,
+                            f"{source} FAILED  the poll ended with {poll.child.returncode}: {poll.last_line}")
 
     def polled(self, source: str, ok: bool, line: str) -> None:
         now = time.time()

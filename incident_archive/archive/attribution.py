@@ -81,11 +81,11 @@ STOPWORDS = frozenset("""
 class Incident:
     id: str
     source: str
-    title: str
     started_at: datetime
     resolved_at: datetime | None
     text: str = ""
     regions: list[str] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
 
     @property
     def end(self) -> datetime:
@@ -121,22 +121,24 @@ class Attributor:
         self.db = db
         self.sources = {r["id"]: r for r in db.query("select * from sources where kind != 'news'")}
         self.names = {sid: [s["name"], *json.loads(s["aliases"] or "[]")] for sid, s in self.sources.items()}
-        self._busy: dict[str, tuple[list[datetime], list[datetime], list[float]]] = {}
+        self._busy: dict[str, tuple[list[datetime], list[datetime]]] = {}
         self._common: dict[str, set[str]] = {}
 
     # -- reading ---------------------------------------------------------------------
     def incident(self, row: dict) -> Incident:
-        texts = [row["title"] or ""] + [u["body"] or "" for u in self.db.query(
-            "select body from incident_updates where incident_id = ? order by posted_at", [row["id"]])]
+        updates = list(self.db.query(
+            "select body, posted_at from incident_updates where incident_id = ? order by posted_at", [row["id"]]))
         regions = [r["region_name"] or r["region"] for r in self.db.query(
             "select region, region_name from incident_regions where incident_id = ?", [row["id"]])]
-        return Incident(row["id"], row["source"], row["title"] or "", parse_time(row["started_at"]),
-                        parse_time(row["resolved_at"]) if row["resolved_at"] else None, "\n".join(texts), regions)
+        text = "\n".join([row["title"] or "", *(u["body"] or "" for u in updates)])
+        return Incident(row["id"], row["source"], parse_time(row["started_at"]),
+                        parse_time(row["resolved_at"]) if row["resolved_at"] else None, text, regions, updates)
 
-    def stated_start(self, incident_id: str, started_at: str) -> tuple[str, str | None] | None:
+    @staticmethod
+    def stated_start(updates: list[dict], started_at: str) -> tuple[str, str | None] | None:
         """The earliest start an update states in prose, when earlier than the archived start."""
         earliest = None
-        for update in self.db.query("select body, posted_at from incident_updates where incident_id = ?", [incident_id]):
+        for update in updates:
             for found in (find_window(update["body"], update["posted_at"]), find_start(update["body"], update["posted_at"])):
                 if found and found.start < started_at and (earliest is None or found.start < earliest[0]):
                     earliest = (found.start, found.text)
@@ -155,14 +157,8 @@ class Attributor:
                     merged[-1][1] = max(merged[-1][1], end)
                 else:
                     merged.append([start, end])
-            starts = [m[0] for m in merged]
-            ends = [m[1] for m in merged]
-            cumulative, total = [], 0.0
-            for start, end in merged:
-                total += (end - start).total_seconds()
-                cumulative.append(total)
-            self._busy[source] = (starts, ends, cumulative)
-        starts, ends, cumulative = self._busy[source]
+            self._busy[source] = ([m[0] for m in merged], [m[1] for m in merged])
+        starts, ends = self._busy[source]
         window_start = before - CHANCE_WINDOW
         covered = 0.0
         first = bisect.bisect_right(ends, window_start)
@@ -284,20 +280,20 @@ class Attributor:
         return written
 
     def attribute_one(self, row: dict, upstreams: list[str], now: str) -> int:
-        stated = self.stated_start(row["id"], row["started_at"])
         dependent = self.incident(row)
+        stated = self.stated_start(dependent.updates, row["started_at"])
         if stated:
             dependent.started_at = parse_time(stated[0])
-        begin = dependent.started_at.strftime(ISO_FORMAT)
-        end = dependent.end.strftime(ISO_FORMAT)
+        # Candidates began at most LATE after it (and before it ended), at most a year before
+        # it (the bound the index reads from), and were still open when it began.
+        latest = min(dependent.end, dependent.started_at + LATE + timedelta(seconds=1))
         results = []
         for upstream in upstreams:
             for candidate in self.db.query(
-                "select * from incidents where source = ? and removed_at is null and started_at < ? "
-                "and coalesce(resolved_at, datetime(started_at, '+3 days')) > ? and started_at >= ?",
-                [upstream, end, begin, (dependent.started_at - CHANCE_WINDOW).strftime(ISO_FORMAT)]):
-                if candidate["started_at"] > (dependent.started_at + LATE).strftime(ISO_FORMAT):
-                    continue
+                "select * from incidents where source = ? and removed_at is null and started_at >= ? "
+                "and started_at < ? and coalesce(resolved_at, datetime(started_at, '+3 days')) > ?",
+                [upstream, (dependent.started_at - CHANCE_WINDOW).strftime(ISO_FORMAT), latest.strftime(ISO_FORMAT),
+                 dependent.started_at.strftime(ISO_FORMAT)]):
                 results.append(self.score(dependent, self.incident(candidate)))
         with self.db.atomic():
             changed = self.write_stated_start(row["id"], stated, now)

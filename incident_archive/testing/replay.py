@@ -201,26 +201,20 @@ def loopback_host(k: int) -> str:
     return f"127.1.{k // 250}.{k % 250 + 1}"
 
 
-@contextmanager
 def serving_many_hosts(root: Path, hosts: int, validators: str = "etag"):
     """Serve ``root`` on ``hosts`` loopback addresses (see ManyHostsReplayServer)."""
-    server = ManyHostsReplayServer(root, hosts)
-    server.keep_log = False
-    server.validators = validators
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    return running(ManyHostsReplayServer(root, hosts), keep_log=False, validators=validators)
 
 
-@contextmanager
 def serving(root: Path, port: int = 0, server_class: type[ReplayServer] = ReplayServer, keep_log: bool = True,
             validators: str = "etag"):
     """Serve ``root`` on 127.0.0.1 in a background thread for the duration of the block."""
-    server = server_class(root, port)
+    return running(server_class(root, port), keep_log, validators)
+
+
+@contextmanager
+def running(server: ReplayServer, keep_log: bool, validators: str):
+    """A replay server answering in a background thread for the duration of the block."""
     server.keep_log = keep_log
     server.validators = validators
     thread = threading.Thread(target=server.serve_forever, daemon=True)
