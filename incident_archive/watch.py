@@ -82,8 +82,8 @@ class Poll:
 class Watcher:
     """Runs the polls of a Schedule until told to stop (a signal, or ``until``).
 
-    The sources due at one moment are polled together by one child process (Scrapy runs
-    their crawlers side by side, each host with its own politeness), a few children at
+    The sources due at one moment are polled together by one child process (one Scrapy
+    crawler for all of them, each host with its own politeness), a few children at
     once, so the interpreter's start-up is paid per batch, not per source. A slow or
     failing source never delays the others: each is rescheduled as its own line appears,
     and sources due meanwhile go to another child. SQLite takes the children's short

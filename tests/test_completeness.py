@@ -402,21 +402,34 @@ def test_a_full_disk_mid_crawl_is_resumed(grown_site, tmp_path):
         assert_completed_equals_reference(grown_site, db_path)
 
 
-def test_the_port_check_leaves_scrapys_hosts_their_default_ports():
-    """Configured hosts only at their configured ports; the other hosts Scrapy's offsite
-    check allows (a news feed's article hosts and subdomains) at their default port."""
+def test_the_origin_check_is_per_source_and_leaves_other_hosts_their_default_ports():
+    """Each request goes only to its own source's hosts (and their subdomains, as Scrapy's
+    offsite check allows), a configured host only at its configured port, another allowed
+    host (a news feed's article hosts) at its default port."""
     from types import SimpleNamespace
 
     from scrapy import Request
     from scrapy.exceptions import IgnoreRequest
 
     from incident_archive.crawl.middlewares import ConfiguredOrigins
+    from incident_archive.crawl.multiplex import SOURCE_META
 
-    spider = SimpleNamespace(configured_origins=lambda: {("https", "feeds.example.com", 443),
-                                                         ("http", "127.0.0.1", 8000)})
-    check = ConfiguredOrigins(SimpleNamespace(stats=SimpleNamespace(inc_value=lambda *a: None), spider=spider))
-    for allowed in ("https://feeds.example.com/rss", "https://example.com/2024/outage", "http://127.0.0.1:8000/x"):
-        assert check.process_request(Request(allowed)) is None, allowed
-    for refused in ("http://127.0.0.1:9000/x", "https://example.com:8443/a", "http://feeds.example.com/rss"):
+    counts = []
+    stats = SimpleNamespace(inc_value=lambda *a: counts.append(a))
+    news = SimpleNamespace(configured_origins=lambda: {("https", "feeds.example.com", 443)},
+                           allowed_domains=["feeds.example.com", "example.com"], stats=stats)
+    local = SimpleNamespace(configured_origins=lambda: {("http", "127.0.0.1", 8000)},
+                            allowed_domains=["127.0.0.1"], stats=stats)
+    check = ConfiguredOrigins(SimpleNamespace(stats=stats))
+    allowed = [(news, "https://feeds.example.com/rss"), (news, "https://example.com/2024/outage"),
+               (news, "https://www.example.com/a"), (local, "http://127.0.0.1:8000/x")]
+    for source, url in allowed:
+        assert check.process_request(Request(url, meta={SOURCE_META: source})) is None, url
+    assert counts == []
+    refused = [(local, "http://127.0.0.1:9000/x"), (news, "https://example.com:8443/a"),
+               (news, "http://feeds.example.com/rss"), (news, "https://example.org/a"),
+               (local, "https://example.com/2024/outage"), (news, "http://127.0.0.1:8000/x")]
+    for source, url in refused:
         with pytest.raises(IgnoreRequest):
-            check.process_request(Request(refused))
+            check.process_request(Request(url, meta={SOURCE_META: source}))
+    assert len(counts) == 2 * len(refused)  # the crawl's count and the source's

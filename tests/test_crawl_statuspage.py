@@ -213,3 +213,27 @@ def test_a_page_whose_robots_txt_forbids_the_api_is_archived_completely(tmp_path
         ["/index.json", "/history.json?page=1", f"/incidents/{site.incidents[0]['id']}.json"])
     # robots.txt was trusted for the day (RFC 9309 allows it); with no day of trust it is asked again.
     assert asked_without_trust.count("/robots.txt") == 1
+
+
+def test_sources_of_one_crawl_keep_their_own_requests_and_reports(tmp_path, statuspage_site):
+    """One crawler serves every source: two sources naming the same page each fetch it
+    (the duplicate filter is per source), each archives all of it, and each run counts
+    its own requests; robots.txt, one per host, counts once, for the source that needed it first."""
+    sources = write_sources(tmp_path / "sources.toml", [
+        {"id": "first", "kind": "statuspage", "name": "First", "url": statuspage_site.base_url},
+        {"id": "second", "kind": "statuspage", "name": "Second", "url": statuspage_site.base_url},
+    ])
+    result = run_cli("crawl", "--db", str(tmp_path / "archive.db"), "--sources", str(sources), *FAST)
+    assert result.returncode == 0, result.stdout + result.stderr
+    db = sqlite_utils.Database(tmp_path / "archive.db")
+    for source in ("first", "second"):
+        assert db.execute("select count(*) from incidents where source = ?", [source]).fetchone()[0] == 80
+    runs = {row["source"]: row for row in db["crawl_runs"].rows}
+    assert {run["outcome"] for run in runs.values()} == {"ok"}
+    asked = [r.path for r in statuspage_site.log]
+    assert asked.count("/robots.txt") == 1 and asked.count("/api/v2/incidents.json") == 2
+    # Each run: its own pages (summary, the 50 newest, the history pages, the 30 older
+    # incidents), which the server saw twice; the first, robots.txt as well.
+    own_pages = 2 + sum(path.startswith("/history") for path in asked) // 2 + 30
+    assert (runs["first"]["requests"], runs["second"]["requests"]) == (1 + own_pages, own_pages)
+    assert len(asked) == 1 + 2 * own_pages

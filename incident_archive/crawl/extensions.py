@@ -7,7 +7,6 @@ import sys
 from scrapy import signals
 from twisted.internet import task
 
-from incident_archive.crawl.report import SourceReport
 
 
 class CrawlProgress:
@@ -31,14 +30,15 @@ class CrawlProgress:
             self.loop.start(self.interval, now=False)
 
     def report(self, spider):
-        stats = self.crawler.stats
-        archived = sum(stats.get_value(f"archive/incidents_{k}", 0) for k in ("new", "updated", "unchanged"))
-        print(
-            f"  … {spider.name}: {stats.get_value('downloader/request_count', 0)} requests, "
-            f"{archived} incidents processed, {len(SourceReport.of(self.crawler).errors)} problems",
-            file=sys.stderr,
-            flush=True,
-        )
+        for source in list(getattr(spider, "open_sources", {}).values()):
+            stats = source.stats
+            archived = sum(stats.get_value(f"archive/incidents_{k}", 0) for k in ("new", "updated", "unchanged"))
+            print(
+                f"  … {source.name}: {stats.get_value('network/requests', 0)} requests, "
+                f"{archived} incidents processed, {len(source.report.errors)} problems",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def spider_closed(self, spider):
         if self.loop and self.loop.running:

@@ -17,13 +17,14 @@ import zlib
 from pathlib import Path
 from time import time
 
+from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.project import data_path
 from scrapy.utils.response import response_from_dict
 from w3lib.http import headers_dict_to_raw, headers_raw_to_dict
 
-from incident_archive.crawl.report import SourceReport
+from incident_archive.crawl.multiplex import CountingFor, source_of
 from incident_archive.crawl.shared import SharedHandles
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _open(path: str) -> sqlite3.Connection:
     return db
 
 
-# Caches set aside in this process, said once in the crawl's notes.
+# Caches set aside in this process, said in the notes of every source's run.
 SET_ASIDE: list[str] = []
 
 
@@ -89,8 +90,6 @@ class SqliteCacheStorage:
     def open_spider(self, spider) -> None:
         self._fingerprinter = spider.crawler.request_fingerprinter
         self.db = CACHES.acquire(str(self.path))
-        for note in SET_ASIDE:
-            SourceReport.of(spider.crawler).noted(note)
 
     def close_spider(self, spider) -> None:
         if self.db is not None:
@@ -163,3 +162,27 @@ class PollingCachePolicy(RFC2616Policy):
                 and time() - stored_at < self.robots_max_age):
             return True
         return super().is_cached_response_fresh(cachedresponse, request)
+
+
+class SourceHttpCache(HttpCacheMiddleware):
+    """Scrapy's HTTP cache middleware, its counts (hits, revalidations, error recoveries)
+    also kept per source: one crawler serves every source, and each source's run says how
+    many of its requests went out and how many were answered "not modified"."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = super().from_crawler(crawler)
+        middleware.stats = CountingFor(crawler.stats)
+        return middleware
+
+    def process_request(self, request, spider=None):
+        with self.stats.counting_for(source_of(request)):
+            return super().process_request(request)
+
+    def process_response(self, request, response, spider=None):
+        with self.stats.counting_for(source_of(request)):
+            return super().process_response(request, response)
+
+    def process_exception(self, request, exception, spider=None):
+        with self.stats.counting_for(source_of(request)):
+            return super().process_exception(request, exception)

@@ -19,7 +19,7 @@ from scrapy.utils.response import response_status_message
 
 from incident_archive.crawl.failures import CANNOT_RESOLVE, describe_exception
 from incident_archive.crawl.origins import DEFAULT_PORTS, origin
-from incident_archive.crawl.report import SourceReport
+from incident_archive.crawl.multiplex import source_of
 
 
 def retry_after_seconds(value: bytes | str | None) -> float | None:
@@ -89,9 +89,11 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retry
 
 
-class DownloadFailureRecorder:
-    """Closest to the network: notes why each download failed before the HTTP cache
-    (which answers a failed revalidation with its last good copy) hides the failure."""
+class NetworkRecorder:
+    """Closest to the network: counts the requests that go out, for the source that made
+    each (robots.txt for the source that first needed it), and notes why a download
+    failed before the HTTP cache (which answers a failed revalidation with its last good
+    copy) hides the failure."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -100,16 +102,26 @@ class DownloadFailureRecorder:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
+    def process_request(self, request, spider=None):
+        if (source := source_of(request)) is not None:
+            source.stats.inc_value("network/requests")
+        elif source := getattr(self.crawler.spider, "first_source_at", lambda url: None)(request.url):
+            source.stats.inc_value("network/requests")
+        return None
+
     def process_exception(self, request, exception, spider=None):
-        SourceReport.of(self.crawler).download_failed(describe_exception(exception, request))
+        if (source := source_of(request)) is not None:
+            source.report.download_failed(describe_exception(exception, request))
         return None
 
 
 class ConfiguredOrigins:
-    """Ports for Scrapy's offsite check, which compares host names only and would follow a
-    redirect to another port of a configured host. A configured host is reached only at
-    the scheme and port a configured URL names; any other host Scrapy allows (a news
-    feed's article hosts and subdomains) only at its scheme's default port."""
+    """The offsite check, per source: a request goes only to the hosts its source names
+    (and their subdomains, as Scrapy's own check allows), and a configured host only at
+    the scheme and port a configured URL names; any other allowed host (a news feed's
+    article hosts) only at its scheme's default port. Scrapy's check reads one spider's
+    ``allowed_domains``; here one crawler serves every source, and Scrapy's compares
+    host names only, so it would follow a redirect to another port."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -120,13 +132,19 @@ class ConfiguredOrigins:
         return cls(crawler)
 
     def process_request(self, request, spider=None):
-        spider = spider or self.crawler.spider
-        configured = getattr(spider, "configured_origins", None)
-        if configured is None:
-            return None
+        source = source_of(request)
+        if source is None:
+            return None  # Scrapy's own (robots.txt), for the origin of a request already allowed
         scheme, host, port = origin(request.url)
-        at_host = {(s, p) for s, h, p in configured() if h == host}
-        if (scheme, port) in at_host or not at_host and port == DEFAULT_PORTS.get(scheme):
+        at_host = {(s, p) for s, h, p in source.configured_origins() if h == host}
+        if (scheme, port) in at_host or not at_host and port == DEFAULT_PORTS.get(scheme) and allowed_host(
+                host, source.allowed_domains):
             return None
         self.stats.inc_value("offsite/filtered")
-        raise IgnoreRequest(f"offsite: {origin(request.url)[0]}://{urlsplit(request.url).netloc} is not a configured origin")
+        source.stats.inc_value("offsite/filtered")
+        raise IgnoreRequest(f"offsite: {scheme}://{urlsplit(request.url).netloc} is not a configured origin")
+
+
+def allowed_host(host: str, hosts: list[str]) -> bool:
+    """``host`` is one of ``hosts`` or a subdomain of one (Scrapy's offsite rule)."""
+    return any(host == allowed or host.endswith("." + allowed) for allowed in hosts)

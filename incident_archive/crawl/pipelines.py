@@ -12,7 +12,8 @@ from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.core.times import utc_now
 from incident_archive.core.items import (ArticleItem, BodySeen, ComponentItem, IncidentItem, ListingItem, SourceStatusItem,
                            WalkState)
-from incident_archive.crawl.report import SourceReport
+from incident_archive.crawl.httpcache import SET_ASIDE
+from incident_archive.crawl.multiplex import source_closed, source_opened
 from incident_archive.crawl.shared import SharedHandles
 
 COUNTS = (
@@ -31,53 +32,73 @@ ARCHIVES = SharedHandles(open_archive)
 
 
 class ArchivePipeline:
+    """Writes every source's items, and opens and closes each source's run as the
+    crawler's sources spider says (``source_opened``, ``source_closed``)."""
+
     def __init__(self, crawler):
         self.crawler = crawler
         self.db_path = crawler.settings.get("ARCHIVE_DB")
-        self.stats = crawler.stats
-        self.report = SourceReport(crawler.stats)
+        self.batch_size = crawler.settings.getint("ARCHIVE_BATCH_SIZE")
+        self.runs: dict[str, SourceRun] = {}
+        self.db = None
 
     @classmethod
     def from_crawler(cls, crawler):
         pipeline = cls(crawler)
-        crawler.signals.connect(pipeline.spider_error, signal=signals.spider_error)
-        crawler.signals.connect(pipeline.request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(pipeline.source_opened, signal=source_opened)
+        crawler.signals.connect(pipeline.source_closed, signal=source_closed)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
-    def request_dropped(self, request, spider):
-        """The scheduler refused a request: it repeats one already made."""
-        self.report.failed(f"{request.url}: dropped: it repeats a request already made (a redirect loop?)")
-
     def open_spider(self, spider=None):
-        spider = spider or self.crawler.spider
         self.db = ARCHIVES.acquire(self.db_path)
-        self.writer = ArchiveWriter(self.db)
+
+    def source_opened(self, source_spider):
+        self.runs[source_spider.source.id] = SourceRun(ArchiveWriter(self.db), source_spider, self.batch_size)
+
+    def process_item(self, item, spider=None):
+        self.runs[item.source].take(item)
+        return item
+
+    def source_closed(self, source_spider, reason):
+        self.runs.pop(source_spider.source.id).finish(reason)
+
+    def close_spider(self, spider=None):
+        """Every source's run is closed by the sources spider as the crawl ends."""
+
+    def spider_closed(self, spider, reason):
+        if self.db is not None:
+            self.db = None
+            ARCHIVES.release(self.db_path)
+
+
+class SourceRun:
+    """One source's run in this crawl: its items written in batches, its counts, and its
+    crawl_runs row, opened when the source starts and closed with its outcome."""
+
+    def __init__(self, writer: ArchiveWriter, spider, batch_size: int):
+        self.writer = writer
+        self.spider = spider
+        self.report = spider.report
+        self.batch_size = batch_size
         self.seen_at = utc_now()
         self.counts = dict.fromkeys(COUNTS, 0)
         # Incidents are written in batches: one transaction each, not one per incident.
         self.pending: list[IncidentItem] = []
-        self.batch_size = self.crawler.settings.getint("ARCHIVE_BATCH_SIZE")
         source = spider.source
-        self.writer.save_configured_source(source)
-        self.run_id = self.writer.start_run(spider.crawl_id, source.id, source.kind)
-        self.writer.run_id = self.run_id
-        self.closed = False
+        writer.save_configured_source(source)
+        self.run_id = writer.run_id = writer.start_run(spider.crawl_id, source.id, source.kind)
         # Once an incident could not be written (a full disk, say), the walk's state no
         # longer moves on: the next crawl must fetch it again.
         self.lost_writes = False
         self.bodies_seen: list[BodySeen] = []
 
-    def spider_error(self, failure, response, spider):
-        """An unexpected exception in a callback: the source failed, the crawl goes on."""
-        self.report.failed(f"{response.url}: {failure.type.__name__}: {failure.getErrorMessage()}")
-
-    def process_item(self, item, spider=None):
+    def take(self, item) -> None:
         if isinstance(item, IncidentItem):
             self.pending.append(item)
             if len(self.pending) >= self.batch_size:
                 self.flush()
-            return item
+            return
         self.flush()  # keep the order in which the page gave its items
         if isinstance(item, ArticleItem):
             self.counts[f"articles_{self.writer.save_article(item, self.seen_at)}"] += 1
@@ -93,7 +114,6 @@ class ArchivePipeline:
             self.bodies_seen.append(item)
         elif isinstance(item, ListingItem):
             self.counts["incidents_removed"] += self.writer.save_listing(item, self.seen_at)
-        return item
 
     def flush(self) -> None:
         """Write the incidents gathered so far, in one transaction (a reader sees all of
@@ -114,37 +134,30 @@ class ArchivePipeline:
         for outcome, updates_new in results:
             self.counts[f"incidents_{outcome}"] += 1
             self.counts["updates_new"] += updates_new
-            self.stats.inc_value(f"archive/incidents_{outcome}")
-
-    def close_spider(self, spider=None):
-        """Write what was fetched and where the history walk stands; the run itself is
-        recorded when the spider has closed, with the reason it closed."""
-        spider = spider or self.crawler.spider
-        self.flush()
-        if spider.walk is not None:
-            self.save_walk_state(spider.walk.current())
+            self.spider.stats.inc_value(f"archive/incidents_{outcome}")
 
     def save_walk_state(self, state: WalkState) -> None:
         if not self.lost_writes:
             self.writer.save_walk_state(state)
 
-    def spider_closed(self, spider, reason):
-        if self.closed:
-            return
-        self.closed = True
+    def finish(self, reason: str) -> None:
+        """Write what was fetched and where the history walk stands, then the run's row
+        with its outcome and the reason it ended."""
+        spider = self.spider
         try:
-            self.finish_run(spider, reason)
-        finally:
-            ARCHIVES.release(self.db_path)
-
-    def finish_run(self, spider, reason: str) -> None:
-        stats = self.stats.get_stats()
+            self.flush()
+            if spider.walk is not None:
+                self.save_walk_state(spider.walk.current())
+        except Exception as error:  # the run is recorded whatever failed
+            self.lost_writes = True
+            self.report.failed(f"not archived: {type(error).__name__}: {error}")
+        stats = spider.stats.get_stats()
         counts = dict(self.counts)
         report = self.report
         counts["items_skipped"] = report.skipped_count
         # Requests that went out: a response the cache still held fresh (robots.txt, trusted
         # for a day) never left the machine.
-        counts["requests"] = stats.get("downloader/request_count", 0) - stats.get("httpcache/hit", 0)
+        counts["requests"] = stats.get("network/requests", 0)
         counts["responses_not_modified"] = stats.get("httpcache/revalidate", 0)
         errors = report.errors
         if stats.get("httpcache/errorrecovery", 0):
@@ -163,7 +176,7 @@ class ArchivePipeline:
         if spider.walk is not None and spider.walk.active and not spider.walk.complete and not errors:
             errors.append("the history walk did not finish")
         outcome = "interrupted" if interrupted else "ok" if not errors else "failed"
-        counts["notes"] = "; ".join(report.notes) or None
+        counts["notes"] = "; ".join(report.notes + SET_ASIDE) or None
         counts["problems"] = join_capped(report.problems) or None
         if outcome == "ok" and not self.lost_writes:
             for seen in self.bodies_seen:

@@ -1,4 +1,4 @@
-"""One source's crawl report, kept in its crawler's stats: what failed (with a reason a
+"""One source's crawl report, kept in the source's own stats: what failed (with a reason a
 person can act on), what went differently without failing, what a page said that the
 archive did not keep as given, and how many records were skipped. Spiders, middlewares
 and the pipeline write to it; the pipeline turns it into the source's crawl_runs row.
@@ -10,10 +10,6 @@ from __future__ import annotations
 class SourceReport:
     def __init__(self, stats):
         self.stats = stats
-
-    @classmethod
-    def of(cls, crawler) -> SourceReport:
-        return cls(crawler.stats)
 
     def _list(self, key: str) -> list[str]:
         value = self.stats.get_value(key)

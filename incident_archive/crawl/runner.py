@@ -1,10 +1,9 @@
-"""Run one crawl of several sources in one Scrapy process, and report per source."""
+"""Run one crawl of several sources in one Scrapy crawler, and report per source."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import pickle
 import signal
 import uuid
 from pathlib import Path
@@ -19,29 +18,14 @@ from incident_archive.archive.linking import ArticleLinker
 from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.crawl.pipelines import ARCHIVES
 from incident_archive.core.sources import Source
+from incident_archive.crawl.multiplex import SourcesSpider
 from incident_archive.crawl.spiders import spider_for
-
-
-class CrawlSettings(Settings):
-    """Scrapy's settings, copied by a pickle round trip instead of ``copy.deepcopy``.
-
-    Every crawler starts from a copy of the process's settings (one crawler per source),
-    and deepcopy was a visible part of a recrawl's profile; pickling makes the same
-    independent copy faster. Settings that cannot be pickled (a lambda set by hand, say)
-    fall back to deepcopy.
-    """
-
-    def copy(self) -> Settings:
-        try:
-            return pickle.loads(pickle.dumps(self, pickle.HIGHEST_PROTOCOL))
-        except (pickle.PicklingError, TypeError, AttributeError):
-            return super().copy()
 
 
 def crawl_settings(db_path: str | Path, overrides: dict | None = None) -> Settings:
     """The project's Scrapy settings, pointed at one archive file and its HTTP cache."""
     db_path = Path(db_path).resolve()
-    settings = CrawlSettings()
+    settings = Settings()
     settings.setmodule("incident_archive.crawl.settings", priority="project")
     settings.set("ARCHIVE_DB", str(db_path), priority="project")
     settings.set("HTTPCACHE_DIR", str(db_path.with_name(db_path.name + ".httpcache")), priority="project")
@@ -117,18 +101,15 @@ def run_crawl(
         process = StoppableCrawlerProcess(settings)
         names = provider_names(all_sources or sources)
 
-        def crawl_source(source: Source):
-            """Start one source's crawler, telling it what the archive already holds.
+        def make_source_spider(source: Source):
+            """A source's spider, told what the archive already holds for it.
 
-            Read now, not for every source before the crawl: those id sets grow with the
-            archive, and a source waiting for its turn needs none of them.
+            Read when the source's turn comes, not for every source before the crawl:
+            those id sets grow with the archive, and a source waiting its turn needs none.
             """
-            if process.stopped_by is not None:
-                return None  # a signal came while it waited its turn: never started
             known_complete, known_open = writer.archived_native_ids(source.id)
             extra = {"names": names} if source.kind == "news" else {}
-            crawling = process.crawl(
-                spider_for(source.kind),
+            return spider_for(source.kind)(
                 source=source,
                 crawl_id=crawl_id,
                 known_complete=known_complete,
@@ -137,21 +118,16 @@ def run_crawl(
                 body_digests=writer.body_digests(source.id),
                 **extra,
             )
-            if finished is not None:
-                crawling.addBoth(lambda result: report_finished(source) or result)
-            return crawling
 
         def report_finished(source: Source) -> None:
             row = next(writer.db["crawl_runs"].rows_where("crawl_id = ? and source = ?", [crawl_id, source.id]), None)
             finished(row or never_started(source, process.stopped_by))
 
-        # At most ARCHIVE_CONCURRENT_SOURCES crawlers at a time: each costs about a megabyte and
-        # its own engine, so memory stays flat however many sources the file lists.
-        from twisted.internet import defer
-
-        slots = defer.DeferredSemaphore(settings.getint("ARCHIVE_CONCURRENT_SOURCES"))
-        crawls = [slots.run(crawl_source, source) for source in sources]
-        defer.DeferredList(crawls).addBoth(_stop_reactor)
+        # One crawler for every source; at most ARCHIVE_CONCURRENT_SOURCES of them open at
+        # a time, so memory stays flat however many sources the file lists.
+        crawling = process.crawl(SourcesSpider, sources=sources, make_source_spider=make_source_spider,
+                                 finished=report_finished if finished is not None else None)
+        crawling.addBoth(_stop_reactor)
         # What exists now (modules, settings, the archive's connection) lives as long as
         # the crawl: the collector need not scan it again on every collection.
         gc.freeze()

@@ -15,10 +15,14 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
-CONCURRENT_REQUESTS = 16
-# Sources crawled at the same time (one Scrapy crawler each); the rest wait their turn.
+# One crawler serves every source of a crawl (crawl/multiplex.py): these limits are for
+# all of them together, and each host gets at most CONCURRENT_REQUESTS_PER_DOMAIN.
+CONCURRENT_REQUESTS = 512
+# Sources crawled at the same time; the rest wait their turn.
 ARCHIVE_CONCURRENT_SOURCES = 128
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# Scrapy's duplicate filter, per source (two sources may ask for the same URL).
+DUPEFILTER_CLASS = "incident_archive.crawl.multiplex.SourceDupeFilter"
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 # Waits between retries: Retry-After when given, else 1 s, 2 s, 4 s ... (see middlewares.py).
@@ -28,14 +32,18 @@ ARCHIVE_RETRY_AFTER_MAX = 120.0
 REDIRECT_MAX_TIMES = 5
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    # Status pages need neither cookies nor HTTP auth: one crawler per source makes every
-    # enabled component a per-source cost (see docs/BENCHMARKS.md).
+    # Status pages need neither cookies nor HTTP auth.
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "scrapy.downloadermiddlewares.httpauth.HttpAuthMiddleware": None,
     "incident_archive.crawl.middlewares.BackoffRetryMiddleware": 550,
-    # Scrapy's offsite check compares host names only; ours compares scheme, host and port.
+    # Scrapy's offsite check reads one spider's allowed_domains and compares host names
+    # only; ours reads each request's source and compares scheme, host and port.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "incident_archive.crawl.middlewares.ConfiguredOrigins": 51,
-    "incident_archive.crawl.middlewares.DownloadFailureRecorder": 950,
+    # Scrapy's HTTP cache, its counts kept per source as well.
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+    "incident_archive.crawl.httpcache.SourceHttpCache": 900,
+    "incident_archive.crawl.middlewares.NetworkRecorder": 950,
 }
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
@@ -62,12 +70,11 @@ ARCHIVE_MAX_PAGES = 2000
 EXTENSIONS = {
     "incident_archive.crawl.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,
-    # Per-crawler servers and timers that a crawl of thousands of sources cannot afford:
-    # remote control opened an HTTP port per source; our progress extension reports.
+    # Servers and timers the crawl does not use; our progress extension reports.
     "scrapy.extensions.remote_control.RemoteControl": None,
     "scrapy.extensions.memusage.MemoryUsage": None,
     "scrapy.extensions.logstats.LogStats": None,
-    # Neither feeds, a JOBDIR nor CLOSESPIDER_* limits are used; each was built per crawler.
+    # Neither feeds, a JOBDIR nor CLOSESPIDER_* limits are used.
     "scrapy.extensions.feedexport.FeedExporter": None,
     "scrapy.extensions.spiderstate.SpiderState": None,
     "scrapy.extensions.closespider.CloseSpider": None,
@@ -78,7 +85,7 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,  # a status API needs no Referer
 }
-# A development-time check that parses every callback's source, once per crawler.
+# A development-time check that parses every callback's source.
 WARN_ON_GENERATOR_RETURN_VALUE = False
 ARCHIVE_PROGRESS_INTERVAL = 10.0
 

@@ -1,9 +1,9 @@
-"""One open SQLite connection per file for every crawler of a crawl.
+"""One open SQLite connection per file for everything a crawl runs.
 
-A crawl runs up to ``ARCHIVE_CONCURRENT_SOURCES`` crawlers at once in one thread. Each opening
-its own connections to the archive and to the HTTP cache meant a page cache per
-crawler and per file, and an open, pragmas and a migration check per source. Sharing is safe because every crawler runs
-in the reactor's thread, so a transaction is never interleaved with another.
+The runner, the pipeline and the HTTP cache of one crawl each need the archive or the
+cache; one connection per file means one page cache, and one open, its pragmas and a
+migration check per crawl. Sharing is safe because all of them run in the reactor's
+thread, so a transaction is never interleaved with another.
 """
 
 from __future__ import annotations

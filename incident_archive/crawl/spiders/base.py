@@ -13,6 +13,7 @@ import inspect
 from urllib.parse import urlparse
 
 import scrapy
+from scrapy.statscollectors import StatsCollector
 
 from incident_archive.core.items import BodySeen, WalkState
 from incident_archive.core.sanity import absurd_times
@@ -40,7 +41,8 @@ def as_set(ids) -> set[str] | frozenset[str]:
 
 
 class SourceSpider(scrapy.Spider):
-    """Base of every kind's spider: one spider instance crawls one source.
+    """Base of every kind's spider: one spider instance crawls one source, inside the one
+    crawler that runs every source of a crawl (see :mod:`incident_archive.crawl.multiplex`).
 
     ``known_complete`` holds the native ids the archive already has finished, so a
     later crawl fetches only what is new or still open; ``known_open`` those it has
@@ -74,6 +76,12 @@ class SourceSpider(scrapy.Spider):
         # No request leaves the hosts the sources file names (redirects included).
         self.allowed_domains = self.configured_hosts()
 
+    def bind(self, crawler) -> None:
+        """Attach to the crawl's crawler; the report and counts stay this source's own."""
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.stats = StatsCollector(crawler)
+
     def configured_urls(self) -> list[str]:
         """The source's URL and any other URL its options name."""
         return [self.source.url] + [v for v in self.source.options.values() if isinstance(v, str) and "://" in v]
@@ -90,8 +98,8 @@ class SourceSpider(scrapy.Spider):
 
     @property
     def report(self) -> SourceReport:
-        """This source's crawl report (in the crawler's stats)."""
-        return SourceReport.of(self.crawler)
+        """This source's crawl report (in its own stats)."""
+        return SourceReport(self.stats)
 
     def start_walk(self, next_page, quiet_pages: int | None = None) -> HistoryWalk:
         self.walk = HistoryWalk(self.walk_state, next_page, self.crawler.settings.getint("ARCHIVE_MAX_PAGES"),
