@@ -45,8 +45,7 @@ SCALES = {
     "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)], "ingest": [100_000, 1_000_000],
              "archive": 1_000_000, "latency": [100, 1000, 6000], "capacity": [1000, 6000]},
 }
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "CONCURRENT_REQUESTS=64",
-        "-s", "ROBOTSTXT_OBEY=False"]
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "ROBOTSTXT_OBEY=False"]
 
 
 def peak_rss_kb(pid: int, args: list[str]) -> int:

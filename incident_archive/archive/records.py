@@ -93,11 +93,13 @@ class CrawlRecords(Writer):
         return bool(row and row.get("backfilled_at"))
 
     def start_run(self, crawl_id: str, source: str, kind: str) -> int:
+        # Plain SQL: sqlite-utils' insert reads the table's schema on every call, a tenth
+        # of an unchanged poll's CPU with this and finish_run (bench/analysis.md).
         with self.db.atomic():
-            table = self.db["crawl_runs"].insert(
-                {"crawl_id": crawl_id, "source": source, "kind": kind, "started_at": utc_now(), "outcome": "running"}
-            )
-        return table.last_pk
+            cursor = self.db.execute(
+                "INSERT INTO crawl_runs (crawl_id, source, kind, started_at, outcome) VALUES (?, ?, ?, ?, 'running')",
+                [crawl_id, source, kind, utc_now()])
+        return cursor.lastrowid
 
     def close_interrupted_runs(self, sources: list[str]) -> int:
         """Runs of these sources still 'running' when a new crawl of them starts were killed:
@@ -118,7 +120,7 @@ class CrawlRecords(Writer):
         return cursor.rowcount
 
     def finish_run(self, run_id: int, outcome: str, error: str | None, counts: dict[str, int]) -> None:
+        values = {"finished_at": utc_now(), "outcome": outcome, "error": error, **counts}
         with self.db.atomic():
-            self.db["crawl_runs"].update(
-                run_id, {"finished_at": utc_now(), "outcome": outcome, "error": error, **counts}
-            )
+            self.db.execute(f"UPDATE crawl_runs SET {', '.join(f'[{name}] = ?' for name in values)} WHERE id = ?",
+                            [*values.values(), run_id])

@@ -85,8 +85,7 @@ class SourceRun:
         self.counts = dict.fromkeys(COUNTS, 0)
         # Incidents are written in batches: one transaction each, not one per incident.
         self.pending: list[IncidentItem] = []
-        source = spider.source
-        writer.save_configured_source(source)
+        source = spider.source  # saved as configured by the runner, before the crawl
         self.run_id = writer.run_id = writer.start_run(spider.crawl_id, source.id, source.kind)
         # Once an incident could not be written (a full disk, say), the walk's state no
         # longer moves on: the next crawl must fetch it again.
