@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import sqlite_utils
 
@@ -26,6 +27,19 @@ def sound(db_path) -> None:
     db.close()
 
 
+def incidents(db_path) -> int:
+    """Incidents archived so far (0 before the archive has its tables)."""
+    if not Path(db_path).exists():
+        return 0
+    db = sqlite_utils.Database(db_path)
+    try:
+        return db.execute("select count(*) from incidents").fetchone()[0]
+    except Exception:  # its tables not made yet
+        return 0
+    finally:
+        db.close()
+
+
 def test_killed_crawls_leave_a_sound_archive_that_a_rerun_completes(tmp_path):
     site = SyntheticStatuspage(SiteSpec("Big", incidents=400, seed=21, days_between=3.0)).site()
     rng = random.Random(2024)
@@ -42,9 +56,15 @@ def test_killed_crawls_leave_a_sound_archive_that_a_rerun_completes(tmp_path):
         crashed = tmp_path / "crashed.db"
         killed_with_rows = []
         for _ in range(KILLS):
+            before = incidents(crashed)
             process = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "crawl", "--db", str(crashed), *args],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(1.0, 2.5))
+            # Killed at a random moment once this crawl has begun writing (not after a fixed
+            # time: on a busy machine that could land before its first write).
+            deadline = time.monotonic() + 60
+            while process.poll() is None and incidents(crashed) == before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 1.0))
             still_running = process.poll() is None
             process.send_signal(signal.SIGKILL)
             process.wait()
