@@ -112,3 +112,56 @@ def test_runs_a_stopped_crawl_never_finished_are_marked_interrupted(tmp_path):
     assert runs[started]["outcome"] == "interrupted" and "stopped by a signal" in runs[started]["error"]
     assert runs[started]["finished_at"] is not None
     assert runs[other]["outcome"] == "running"
+
+
+def test_facet_counts_follow_every_insert_update_and_delete(tmp_path):
+    """The counts the incidents page's facets read equal a GROUP BY over the rows, after
+    the writer adds, changes and re-dates incidents, and after a row is deleted; an
+    archive made before them gets them counted when it upgrades."""
+    from incident_archive.archive.schema import COUNTED_FACETS
+
+    def kept(db, table):
+        return {(column, value): count for column, value, count in db.execute(
+            "select column_name, value, count from facet_counts where table_name = ? and count != 0", [table])}
+
+    def grouped(db, table):
+        counts = {}
+        for column, (_, sql) in COUNTED_FACETS[table].items():
+            value = sql.format(row=f"[{table}]")
+            for found, count in db.execute(f"select {value}, count(*) from [{table}] where {value} is not null "
+                                           f"group by 1"):
+                counts[(column, found)] = count
+        return counts
+
+    db = open_archive(tmp_path / "a.db")
+    writer = ArchiveWriter(db)
+    writer.save_source("s", "statuspage", "S", "https://s.test")
+    writer.save_source("t", "statuspage", "T", "https://t.test")
+    first = UpdateItem("u1", "investigating", "Looking", "2023-12-31T23:00:00Z")
+    for n in range(6):
+        writer.save_incident(incident([first], native_id=f"i{n}", source="st"[n % 2],
+                                      impact=["minor", "major", "critical"][n % 3]), "2024-01-01T00:00:00Z")
+    resolved = UpdateItem("u2", "resolved", "Fixed", "2024-01-01T02:00:00Z")
+    writer.save_incident(incident([resolved], native_id="i0", status="resolved", impact="critical",
+                                  started_at="2023-12-31T22:00:00Z", resolved_at="2024-01-01T02:00:00Z"),
+                         "2024-01-01T03:00:00Z")
+    db.execute("PRAGMA foreign_keys = OFF")  # the rows that name it are not what is tested
+    with db.atomic():
+        db.execute("DELETE FROM incident_updates WHERE incident_id = 't:i3'")
+        db.execute("DELETE FROM incidents WHERE id = 't:i3'")
+    for table in COUNTED_FACETS:
+        assert kept(db, table) == grouped(db, table)
+    assert kept(db, "incidents")[("year", "2023")] == 1 and kept(db, "incidents")[("impact", "critical")] == 3
+    assert kept(db, "incident_updates") == {("status", "investigating"): 5, ("status", "resolved"): 1}
+
+    # An archive from before the counts: the migration counts what it holds.
+    with db.atomic():
+        db.execute("DROP TABLE facet_counts")
+        for table in COUNTED_FACETS:
+            for change in ("insert", "update", "delete"):
+                db.execute(f"DROP TRIGGER [{table}_facet_counts_{change}]")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'facet_counts'")
+    db.close()
+    upgraded = open_archive(tmp_path / "a.db")
+    for table in COUNTED_FACETS:
+        assert kept(upgraded, table) == grouped(upgraded, table)

@@ -111,3 +111,30 @@ def test_the_dashboard_gives_each_provider_one_colour_and_says_no_data(crawled_a
     empty = get(datasette_instance(tmp_path / "empty.db"), "/empty.json?" + __import__("urllib.parse").parse.urlencode(
         {"sql": sql, "_shape": "array"})).json()
     assert empty == [{"hours": "no data"}]
+
+
+def test_facets_read_the_kept_counts_unfiltered_and_count_rows_when_filtered(ds, crawled_archive):
+    """The default facets of an unfiltered page come from the counts the archive keeps;
+    once a value is picked, Datasette counts the rows shown. Both agree with the rows."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(crawled_archive)
+
+    def counts(facet):
+        return {r["value"]: r["count"] for r in facet["results"]}
+
+    page = get(ds, "/archive/incidents.json?_size=0").json()["facet_results"]
+    assert counts(page["impact"]) == dict(db.execute("select impact, count(*) from incidents group by impact").fetchall())
+    assert page["impact"]["type"] == "counted"
+    minor = get(ds, "/archive/incidents.json?_size=0&impact=minor").json()["facet_results"]
+    assert counts(minor["status"]) == dict(db.execute(
+        "select status, count(*) from incidents where impact = 'minor' group by status").fetchall())
+    assert counts(minor["impact"]) == {"minor": db.execute("select count(*) from incidents where impact = 'minor'"
+                                                          ).fetchone()[0]}
+    overview = get(ds, "/archive/incident_overview.json?_size=0").json()["facet_results"]
+    assert counts(overview["year"]) == dict(db.execute(
+        "select substr(started_at, 1, 4), count(*) from incidents group by 1").fetchall())
+    searched = get(ds, "/archive/incident_updates.json?_size=0&_search=monitoring").json()["facet_results"]
+    assert counts(searched["status"]) == dict(db.execute(
+        "select u.status, count(*) from incident_updates u join incident_updates_fts f on f.rowid = u.rowid "
+        "where incident_updates_fts match 'monitoring' group by 1").fetchall())

@@ -15,12 +15,19 @@ from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
-from markupsafe import Markup
 from datasette.utils.asgi import AsgiFileDownload, Response
+from markupsafe import Markup
+
+from incident_archive.archive.facets import CountedFacet
 
 # The longest text or blob any query may make or return: far above any article or review,
 # far below what would take the server's memory (select zeroblob(300000000)).
 MAX_VALUE_BYTES = 4 * 1024 * 1024
+
+
+@hookimpl
+def register_facet_classes():
+    return [CountedFacet]
 
 
 @hookimpl

@@ -421,6 +421,54 @@ def _attribution(db: sqlite_utils.Database) -> None:
     )
 
 
+# The facets whose counts the archive keeps, per table: each facet's name, the column it
+# reads, and its value's SQL over ``{row}`` (new, old, or the table). What the pages'
+# default facets show, read without a GROUP BY over every row (archive/facets.py).
+COUNTED_FACETS = {
+    "incidents": {"source": ("source", "{row}.source"), "impact": ("impact", "{row}.impact"),
+                  "status": ("status", "{row}.status"), "year": ("started_at", "substr({row}.started_at, 1, 4)")},
+    "incident_updates": {"status": ("status", "{row}.status")},
+}
+
+
+def facet_count_triggers(table: str) -> list[str]:
+    """Triggers that keep ``facet_counts`` for ``table`` whatever writes to it."""
+    columns = COUNTED_FACETS[table]
+
+    def values(row: str) -> str:
+        return " UNION ALL ".join(f"SELECT '{name}' AS column_name, {sql.format(row=row)} AS value"
+                                  for name, (_, sql) in columns.items())
+
+    def change(row: str, step: str) -> str:
+        return (f"INSERT INTO facet_counts (table_name, column_name, value, count) "
+                f"SELECT '{table}', column_name, value, {step} FROM ({values(row)}) WHERE value IS NOT NULL "
+                f"ON CONFLICT DO UPDATE SET count = count + excluded.count;")
+
+    watched = ", ".join(sorted({column for column, _ in columns.values()}))
+    changed = " OR ".join(f"{sql.format(row='old')} IS NOT {sql.format(row='new')}" for _, sql in columns.values())
+    return [
+        f"CREATE TRIGGER [{table}_facet_counts_insert] AFTER INSERT ON [{table}] BEGIN {change('new', '1')} END",
+        f"CREATE TRIGGER [{table}_facet_counts_delete] AFTER DELETE ON [{table}] BEGIN {change('old', '-1')} END",
+        f"CREATE TRIGGER [{table}_facet_counts_update] AFTER UPDATE OF {watched} ON [{table}] WHEN {changed} "
+        f"BEGIN {change('old', '-1')} {change('new', '1')} END",
+    ]
+
+
+@MIGRATIONS(name="facet_counts")
+def _facet_counts(db: sqlite_utils.Database) -> None:
+    """Counts per value of the columns the pages facet by, kept by triggers: a facet of a
+    million incidents was a GROUP BY over all of them on every page view."""
+    db.execute("CREATE TABLE facet_counts (table_name TEXT NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL, "
+               "count INTEGER NOT NULL, PRIMARY KEY (table_name, column_name, value)) WITHOUT ROWID")
+    for table, columns in COUNTED_FACETS.items():
+        for name, (_, sql) in columns.items():
+            value = sql.format(row=f"[{table}]")
+            db.execute(f"INSERT INTO facet_counts SELECT '{table}', '{name}', {value}, count(*) FROM [{table}] "
+                       f"WHERE {value} IS NOT NULL GROUP BY {value}")
+        for trigger in facet_count_triggers(table):
+            db.execute(trigger)
+
+
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [
     "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",
