@@ -180,23 +180,30 @@ class OnBehalf:
 
 class SourceDupeFilter(BaseDupeFilter):
     """Scrapy's duplicate filter (its request fingerprints), per source: two sources may
-    ask for the same URL, and each gets it."""
+    ask for the same URL, and each gets it. A source's fingerprints are let go when its
+    run closes, so a backfill of many sources does not keep every request it made."""
 
     def __init__(self, fingerprinter):
         self.fingerprinter = fingerprinter
-        self.seen: set[tuple[str, bytes]] = set()
+        self.seen: dict[str, set[bytes]] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.request_fingerprinter)
+        dupefilter = cls(crawler.request_fingerprinter)
+        crawler.signals.connect(dupefilter.forget, signal=source_closed)
+        return dupefilter
 
     def request_seen(self, request) -> bool:
         spider = source_of(request)
-        key = (spider.source.id if spider is not None else "", self.fingerprinter.fingerprint(request))
-        if key in self.seen:
+        seen = self.seen.setdefault(spider.source.id if spider is not None else "", set())
+        fingerprint = self.fingerprinter.fingerprint(request)
+        if fingerprint in seen:
             return True
-        self.seen.add(key)
+        seen.add(fingerprint)
         return False
+
+    def forget(self, source_spider, reason=None):
+        self.seen.pop(source_spider.source.id, None)
 
 
 class CountingFor:
