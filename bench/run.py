@@ -533,6 +533,10 @@ def write_report(path: Path, scale: str, results: dict) -> None:
         "| target | measured | |", "|---|---|---|",
         *target_rows(results),
         "", "## Crawl", "",
+        "Every site on one server at 127.0.0.1, AutoThrottle and robots.txt off (`FAST`): this part measures "
+        "parsing and storing. Since one crawler serves every source, the 4 connections per host "
+        "(`CONCURRENT_REQUESTS_PER_DOMAIN`) are for all the sites together, as politeness asks of sites that "
+        "share a host; the poll capacity below gives each site a host of its own.", "",
         f"Scrapy's own ceiling here (`scrapy bench`): **{results['scrapy_bench']:.0f} pages/s**.", "",
         *([f"Start-up (the recrawl of one unchanged source: interpreter, imports, reactor, archive): "
            f"**{results['startup_s']:.1f} s**, paid by every crawl whatever its size.", ""]
@@ -578,8 +582,8 @@ def write_report(path: Path, scale: str, results: dict) -> None:
         lines += ["", "## Detection latency of the watch service", "",
                   "From a new incident posted on a page to the incident in the archive, in the Atom feed and at a "
                   "webhook (Apprise's json://), sources polled every minute with the shipped settings, each site on a "
-                  "loopback address of its own: the sources due together polled by one process (Scrapy crawlers side "
-                  "by side), at most 4 such processes at once.", "",
+                  "loopback address of its own: the sources due together polled by one process (one Scrapy crawler for "
+                  "all of them), at most 4 such processes at once.", "",
                   "| sources | first round of polls | polls/s after it | time between polls of a source (median, p95) "
                   "| posts | channel | median | p95 | max |",
                   "|---|---|---|---|---|---|---|---|---|"]
