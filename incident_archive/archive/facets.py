@@ -37,7 +37,6 @@ class CountedFacet(ColumnFacet):
         if table is None:
             return await super().facet_results()
         results, size = [], self.get_facet_size()
-        pairs = self.get_querystring_pairs()
         for config in self.get_configs():
             column = config["config"].get("column") or config["config"]["simple"]
             if column not in COUNTED_FACETS[table]:
@@ -51,15 +50,14 @@ class CountedFacet(ColumnFacet):
                 "type": self.type,
                 "hideable": config["source"] != "metadata",
                 "toggle_url": self.ds.urls.path(path_with_removed_args(self.request, {"_facet": column})),
-                "results": [self.value(column, row["value"], row["count"], pairs) for row in rows.rows[:size]],
+                "results": [self.value(column, row["value"], row["count"]) for row in rows.rows[:size]],
                 "truncated": len(rows.rows) > size,
             })
         return results, []
 
-    def value(self, column: str, value, count: int, pairs) -> dict:
-        """One value of a facet, with the link that picks it (or unpicks it)."""
-        selected = (column, str(value)) in pairs
-        toggle = (path_with_removed_args(self.request, {column: str(value)}) if selected
-                  else path_with_added_args(self.request, {column: value}))
-        return {"value": value, "label": value, "count": count, "selected": selected,
+    def value(self, column: str, value, count: int) -> dict:
+        """One value of a facet, with the link that picks it (none is picked yet: the page
+        is unfiltered)."""
+        toggle = path_with_added_args(self.request, {column: value})
+        return {"value": value, "label": value, "count": count, "selected": False,
                 "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle))}

@@ -105,7 +105,7 @@ class NetworkRecorder:
     def process_request(self, request, spider=None):
         if (source := source_of(request)) is not None:
             source.stats.inc_value("network/requests")
-        elif source := getattr(self.crawler.spider, "first_source_at", lambda url: None)(request.url):
+        elif source := self.crawler.spider.first_source_at(request.url):
             source.stats.inc_value("network/requests")
         return None
 

@@ -33,7 +33,8 @@ ARCHIVES = SharedHandles(open_archive)
 
 class ArchivePipeline:
     """Writes every source's items, and opens and closes each source's run as the
-    crawler's sources spider says (``source_opened``, ``source_closed``)."""
+    crawler's sources spider says (``source_opened``, ``source_closed``; it closes every
+    run still open as the crawl ends)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -62,9 +63,6 @@ class ArchivePipeline:
 
     def source_closed(self, source_spider, reason):
         self.runs.pop(source_spider.source.id).finish(reason)
-
-    def close_spider(self, spider=None):
-        """Every source's run is closed by the sources spider as the crawl ends."""
 
     def spider_closed(self, spider, reason):
         if self.db is not None:
