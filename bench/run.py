@@ -244,7 +244,8 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         pages = {
             "incidents page with facets": "/incidents",
             "incident_overview with facets": "/incident_overview",
-            "full-text search of updates": "/incident_updates?_search=identified",
+            "full-text search of updates": "/incident_updates?_search=identified",  # its redirect too
+            "search page (incidents, updates, news)": "/search?q=identified",
             "time_to_resolve_between": "/time_to_resolve_between?since=2024-01-01&until=2024-12-31",
             "time_between_failures_between": "/time_between_failures_between?since=2024-01-01&until=2024-12-31",
             "incidents_by_impact_between": "/incidents_by_impact_between?since=2024-01-01&until=2024-12-31",

@@ -35,7 +35,7 @@ def get(ds, path):
 
 @pytest.mark.parametrize("path", [
     "/archive/incidents", "/archive/incidents/evil:x1", "/archive/incident_updates",
-    "/archive/incident_updates?_search=Fixed", "/archive?sql=select+body+from+incident_updates",
+    "/archive/incident_updates?_search=Fixed&_nocount=1", "/archive/search?q=Fixed", "/archive?sql=select+body+from+incident_updates",
 ])
 def test_scraped_markup_is_escaped(hostile_archive, path):
     page = get(datasette_instance(hostile_archive), path)

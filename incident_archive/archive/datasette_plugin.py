@@ -19,10 +19,16 @@ from datasette.utils.asgi import AsgiFileDownload, Response
 from markupsafe import Markup
 
 from incident_archive.archive.facets import CountedFacet
+from incident_archive.archive.search import fts_terms, match_counts, search_redirect
 
 # The longest text or blob any query may make or return: far above any article or review,
 # far below what would take the server's memory (select zeroblob(300000000)).
 MAX_VALUE_BYTES = 4 * 1024 * 1024
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return lambda app: search_redirect(app, datasette)
 
 
 @hookimpl
@@ -38,13 +44,6 @@ def prepare_connection(conn):
     conn.create_function("html_escape", 1, lambda text: html.escape(text) if isinstance(text, str) else text,
                          deterministic=True)
     conn.create_function("fts_terms", 1, fts_terms, deterministic=True)
-
-
-def fts_terms(text):
-    """What a person typed, as an FTS5 query of quoted words (all must match): no query
-    syntax to get wrong, nothing a search box could break."""
-    words = [word.replace('"', "") for word in str(text or "").split()]
-    return " ".join(f'"{word}"' for word in words if word) or '""'
 
 
 # Columns that hold an incident's or an article's id, wherever they appear (views,
@@ -150,6 +149,13 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             return await archive_overview(datasette)
 
         return {"archives": archives}
+    if template.startswith("query") and request is not None and request.url_vars.get("table") == "search" \
+            and "q" in request.args:  # the search canned query
+        async def search_counts():
+            return await match_counts(datasette.get_database(database), request.args.get("q", ""),
+                                      request.args.get("kind", ""))
+
+        return {"search_counts": search_counts}
     if view_name != "row" or table != "incidents" or request is None:
         return {}
 
