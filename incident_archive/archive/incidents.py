@@ -13,6 +13,7 @@ from incident_archive.archive.identity import (
     missing, normalized, same_text, snapshot,
 )
 from incident_archive.archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED_UPDATE_FIELDS
+from incident_archive.archive.summaries import refresh_service_times
 from incident_archive.archive.writing import Writer
 from incident_archive.core.items import ComponentItem, IncidentItem, ListingItem
 from incident_archive.core.times import ISO_FORMAT, parse_time, seconds_between, utc_now
@@ -33,6 +34,12 @@ STAGE_TIMES_SELECT = """
            i.impact
     from incident_updates u join incidents i on i.id = u.incident_id
 """
+# An upsert, not INSERT OR REPLACE: a replaced row fires no delete trigger, and the
+# triggers that count incidents per month (schema.source_month_impact_triggers) need one.
+STAGE_TIMES_UPDATE = ", ".join(
+    f"{column} = excluded.{column}" for column in (
+        "source", "first_posted_at", "first_response_at", "investigating_at", "identified_at", "monitoring_at",
+        "resolved_post_at", "postmortem_at", "impact"))
 
 
 class IncidentWriter(Writer):
@@ -212,6 +219,7 @@ class IncidentWriter(Writer):
         self._save_components_of([(key, item) for key, (_, item) in pending.items()])
         for key, (_, item) in pending.items():
             self._save_impacts_and_regions(key, item)
+        refresh_service_times(self.db, list(pending))
 
     def index_new_text(self) -> None:
         """Add the rows inserted since the last call to the full-text indexes.
@@ -233,8 +241,9 @@ class IncidentWriter(Writer):
         for start in range(0, len(incident_ids), 500):
             chunk = incident_ids[start:start + 500]
             self.db.execute(
-                f"INSERT OR REPLACE INTO incident_stage_times {STAGE_TIMES_SELECT} "
-                f"WHERE u.incident_id IN ({', '.join('?' * len(chunk))}) GROUP BY u.incident_id", chunk)
+                f"INSERT INTO incident_stage_times {STAGE_TIMES_SELECT} "
+                f"WHERE u.incident_id IN ({', '.join('?' * len(chunk))}) GROUP BY u.incident_id "
+                f"ON CONFLICT (incident_id) DO UPDATE SET {STAGE_TIMES_UPDATE}", chunk)
 
     def _new_record(self, item: IncidentItem, seen_at: str, digest: str | None = None) -> dict:
         return {
@@ -322,6 +331,7 @@ class IncidentWriter(Writer):
         """Components, component impact windows and regions of an incident (never removed)."""
         self._save_components_of([(key, item)])
         self._save_impacts_and_regions(key, item)
+        refresh_service_times(self.db, [key])
 
     def _save_components_of(self, incidents: list[tuple[str, IncidentItem]]) -> None:
         """The components incidents name, added when missing (see _save_component), and

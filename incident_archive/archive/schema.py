@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from incident_archive.archive.summaries import rebuild_service_times
+
 MIGRATIONS = Migrations("incident_archive")
 
 
@@ -467,6 +469,63 @@ def _facet_counts(db: sqlite_utils.Database) -> None:
                        f"WHERE {value} IS NOT NULL GROUP BY {value}")
         for trigger in facet_count_triggers(table):
             db.execute(trigger)
+
+
+def source_month_impact_triggers() -> list[str]:
+    """Triggers that keep ``source_month_impacts`` whatever writes the stage times."""
+    def change(row: str, step: str) -> str:
+        return (f"INSERT INTO source_month_impacts (source, month, impact, incidents) "
+                f"SELECT {row}.source, substr({row}.first_posted_at, 1, 7), coalesce({row}.impact, ''), {step} "
+                f"WHERE {row}.first_posted_at IS NOT NULL "
+                f"ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents;")
+
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("source", "first_posted_at", "impact"))
+    return [
+        f"CREATE TRIGGER stage_times_month_impacts_insert AFTER INSERT ON incident_stage_times "
+        f"BEGIN {change('new', '1')} END",
+        f"CREATE TRIGGER stage_times_month_impacts_delete AFTER DELETE ON incident_stage_times "
+        f"BEGIN {change('old', '-1')} END",
+        f"CREATE TRIGGER stage_times_month_impacts_update AFTER UPDATE OF source, first_posted_at, impact "
+        f"ON incident_stage_times WHEN {changed} BEGIN {change('old', '-1')} {change('new', '1')} END",
+    ]
+
+
+@MIGRATIONS(name="service_summaries")
+def _service_summaries(db: sqlite_utils.Database) -> None:
+    """Figures per service and month, kept by the writer (archive/summaries.py), and
+    incidents per source, month and impact, kept by triggers: a year's analytics at a
+    million incidents read 166,000 rows and sorted them, 1 to 1.3 s a page."""
+    db.execute("DROP VIEW IF EXISTS service_stage_times")
+    db.execute("""CREATE TABLE service_stage_times (
+        incident_id TEXT NOT NULL REFERENCES incidents(id), source TEXT NOT NULL, service TEXT NOT NULL,
+        impact TEXT, first_posted_at TEXT, first_response_at TEXT, investigating_at TEXT, identified_at TEXT,
+        monitoring_at TEXT, resolved_post_at TEXT, postmortem_at TEXT,
+        resolve_hours REAL, resolve_bucket INTEGER, previous_at TEXT,
+        PRIMARY KEY (incident_id, service))""")
+    db.execute("CREATE INDEX service_stage_times_by_time ON service_stage_times (source, service, first_posted_at, "
+               "incident_id)")
+    db.execute("CREATE INDEX service_stage_times_by_hours ON service_stage_times (source, service, resolve_bucket, "
+               "resolve_hours, first_posted_at)")
+    db.execute("CREATE INDEX service_stage_times_first_posted ON service_stage_times (first_posted_at)")
+    db.execute("""CREATE TABLE service_months (
+        source TEXT NOT NULL, service TEXT NOT NULL, month TEXT NOT NULL, incidents INTEGER NOT NULL,
+        first_at TEXT, last_at TEXT, previous_at TEXT, gap_min_days REAL, gap_max_days REAL,
+        resolved INTEGER NOT NULL, resolve_hours_sum REAL,
+        PRIMARY KEY (source, service, month)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX service_months_by_month ON service_months (month)")
+    db.execute("""CREATE TABLE service_month_hours (
+        source TEXT NOT NULL, service TEXT NOT NULL, month TEXT NOT NULL, bucket INTEGER NOT NULL,
+        incidents INTEGER NOT NULL,
+        PRIMARY KEY (source, service, month, bucket)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX service_month_hours_by_month ON service_month_hours (month)")
+    db.execute("""CREATE TABLE source_month_impacts (
+        source TEXT NOT NULL, month TEXT NOT NULL, impact TEXT NOT NULL, incidents INTEGER NOT NULL,
+        PRIMARY KEY (source, month, impact)) WITHOUT ROWID""")
+    db.execute("INSERT INTO source_month_impacts SELECT source, substr(first_posted_at, 1, 7), coalesce(impact, ''), "
+               "count(*) FROM incident_stage_times WHERE first_posted_at IS NOT NULL GROUP BY 1, 2, 3")
+    for trigger in source_month_impact_triggers():
+        db.execute(trigger)
+    rebuild_service_times(db)
 
 
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.

@@ -10,42 +10,143 @@ of a major one (Atlassian Statuspage's own uptime rule).
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-# Bounds on the first post, for the canned queries that take two dates (empty: none).
-BETWEEN_DATES = """
-              and first_posted_at >= coalesce(nullif(:since, ''), '0000')
-              and first_posted_at <= coalesce(nullif(:until, ''), '9999')"""
+# Bounds on the first post, for the canned queries that take two dates (empty: none),
+# and the months they cut. The until bound takes in all of what it names: '~' sorts after
+# every character of an ISO time, so until=2024-12-31 keeps posts of 2024-12-31T23:59Z (a
+# bare comparison with '2024-12-31' dropped that whole day) and until=2024-12 keeps
+# December. Months strictly between lo_month and hi_month are read from the kept
+# figures (archive/summaries.py); the rows of those two months, one by one.
+BOUNDS = """
+        bounds as (
+            select lo, hi, substr(lo, 1, 7) as lo_month, substr(hi, 1, 7) as hi_month from (
+                select coalesce(nullif(:since, ''), '0000') as lo, coalesce(nullif(:until, ''), '9999') || '~' as hi)
+        )"""
+
+# The rows of service_stage_times in the two cut months, within the bounds.
+EDGE_ROWS = """
+        edge as (
+            select s.* from service_stage_times s, bounds b
+            where s.first_posted_at >= b.lo and s.first_posted_at < b.lo_month || '~' and s.first_posted_at <= b.hi
+            union all
+            select s.* from service_stage_times s, bounds b
+            where s.first_posted_at >= b.hi_month and s.first_posted_at <= b.hi and s.first_posted_at >= b.lo
+              and b.hi_month > b.lo_month
+        )"""
 
 # Time to resolve per service: from the first investigating/identified/monitoring post to
-# the last resolved post (mean, median, p90). One text for the view and the canned query.
-TIME_TO_RESOLVE = """
-        with d as (
-            select source, service, (julianday(resolved_post_at) - julianday(first_response_at)) * 24 as hours
-            from service_stage_times
-            where resolved_post_at is not null and first_response_at is not null{bounds}
-        ), r as (
-            select *, row_number() over (partition by source, service order by hours) as n,
-                   count(*) over (partition by source, service) as total
-            from d
+# the last resolved post (mean, median, p90; the median of an even count is the mean of
+# the middle two). The kept histograms say which bucket holds each wanted rank, and how
+# many times come before it; the rank's value is then read in that bucket's rows, in
+# order, through an index. One text for the view (no bounds) and the canned query.
+TIME_TO_RESOLVE = f"""
+        with {BOUNDS.strip()},
+        {EDGE_ROWS.strip()},
+        totals as (
+            select source, service, sum(resolved) as total, sum(hours) as hours from (
+                select m.source, m.service, m.resolved, m.resolve_hours_sum as hours
+                from service_months m, bounds b where m.month > b.lo_month and m.month < b.hi_month
+                union all
+                select source, service, 1, resolve_hours from edge where resolve_hours is not null
+            ) group by source, service having total > 0
+        ), buckets as (
+            select source, service, bucket, sum(n) as n from (
+                select h.source, h.service, h.bucket, h.incidents as n
+                from service_month_hours h, bounds b where h.month > b.lo_month and h.month < b.hi_month
+                union all
+                select source, service, resolve_bucket, 1 from edge where resolve_bucket is not null
+            ) group by source, service, bucket
+        ), upto as (
+            select source, service, bucket, n, sum(n) over (partition by source, service order by bucket) as upto
+            from buckets
+        ), wanted as (
+            select source, service, 'low' as name, (total + 1) / 2 as rank from totals
+            union all select source, service, 'high', (total + 2) / 2 from totals
+            union all select source, service, 'p90', (9 * total + 9) / 10 from totals
+        ), located as (
+            select w.source, w.service, w.name, u.bucket, w.rank - (u.upto - u.n) as place
+            from wanted w join upto u on u.source = w.source and u.service = w.service
+                 and w.rank > u.upto - u.n and w.rank <= u.upto
+        ), ordered as (
+            select s.source, s.service, s.resolve_bucket as bucket, s.resolve_hours as hours,
+                   row_number() over (partition by s.source, s.service, s.resolve_bucket
+                                      order by s.resolve_hours) as place
+            from (select distinct source, service, bucket from located) l, bounds b
+            join service_stage_times s on s.source = l.source and s.service = l.service and s.resolve_bucket = l.bucket
+            where s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
+        ), valued as (
+            select l.source, l.service, l.name, o.hours
+            from located l join ordered o on o.source = l.source and o.service = l.service
+                 and o.bucket = l.bucket and o.place = l.place
         )
-        select source, service, total as incidents, round(avg(hours), 2) as mean_hours,
-               round(avg(case when n in ((total + 1) / 2, (total + 2) / 2) then hours end), 2) as median_hours,
-               round(max(case when n = (9 * total + 9) / 10 then hours end), 2) as p90_hours
-        from r group by source, service
+        select t.source as source, t.service as service, t.total as incidents, round(t.hours / t.total, 2) as mean_hours,
+               round((max(case when v.name = 'low' then v.hours end)
+                      + max(case when v.name = 'high' then v.hours end)) / 2, 2) as median_hours,
+               round(max(case when v.name = 'p90' then v.hours end), 2) as p90_hours
+        from totals t left join valued v on v.source = t.source and v.service = t.service
+        group by t.source, t.service
 """
 
-# Days between the first posts of consecutive incidents of a service.
-TIME_BETWEEN_FAILURES = """
-        with s as (
-            select source, service, first_posted_at as t from service_stage_times where 1 = 1{bounds}
-        ), g as (
-            select source, service,
-                   julianday(t) - julianday(lag(t) over (partition by source, service order by t)) as days
-            from s
+# Days between the first posts of consecutive incidents of a service: the gaps add up to
+# the span from the first to the last incident, so the mean is that span over the count
+# less one; the shortest and longest gaps come from the kept months (inside gaps, and a
+# month's first incident's gap when its previous incident is within the bounds) and from
+# the cut months' rows.
+TIME_BETWEEN_FAILURES = f"""
+        with {BOUNDS.strip()},
+        {EDGE_ROWS.strip()},
+        kept as (select m.* from service_months m, bounds b where m.month > b.lo_month and m.month < b.hi_month),
+        figures as (
+            select source, service, sum(incidents) as incidents, min(first_at) as first_at, max(last_at) as last_at,
+                   min(gap_min) as gap_min, max(gap_max) as gap_max
+            from (
+                select source, service, incidents, first_at, last_at, gap_min_days as gap_min,
+                       gap_max_days as gap_max from kept
+                union all
+                select k.source, k.service, 0, null, null, julianday(k.first_at) - julianday(k.previous_at),
+                       julianday(k.first_at) - julianday(k.previous_at)
+                from kept k, bounds b where k.previous_at >= b.lo
+                union all
+                select e.source, e.service, 1, e.first_posted_at, e.first_posted_at,
+                       case when e.previous_at >= b.lo then julianday(e.first_posted_at) - julianday(e.previous_at) end,
+                       case when e.previous_at >= b.lo then julianday(e.first_posted_at) - julianday(e.previous_at) end
+                from edge e, bounds b
+            ) group by source, service
         )
-        select source, service, count(days) as gaps, round(avg(days), 2) as mean_days,
-               round(min(days), 2) as min_days, round(max(days), 2) as max_days
-        from g where days is not null group by source, service
+        select source, service, incidents - 1 as gaps,
+               round((julianday(last_at) - julianday(first_at)) / (incidents - 1), 2) as mean_days,
+               round(gap_min, 2) as min_days, round(gap_max, 2) as max_days
+        from figures where incidents > 1
 """
+
+# Incidents per source by impact, by first post: the kept counts per month
+# (source_month_impacts, kept by triggers) and the cut months' stage times.
+INCIDENTS_BY_IMPACT = f"""
+        with {BOUNDS.strip()},
+        counted as (
+            select c.source, c.impact, c.incidents from source_month_impacts c, bounds b
+            where c.month > b.lo_month and c.month < b.hi_month
+            union all
+            select t.source, coalesce(t.impact, ''), 1 from incident_stage_times t, bounds b
+            where t.first_posted_at >= b.lo and t.first_posted_at < b.lo_month || '~' and t.first_posted_at <= b.hi
+            union all
+            select t.source, coalesce(t.impact, ''), 1 from incident_stage_times t, bounds b
+            where t.first_posted_at >= b.hi_month and t.first_posted_at <= b.hi and t.first_posted_at >= b.lo
+              and b.hi_month > b.lo_month
+        )
+        select source, sum(incidents) as incidents,
+               sum(case when impact = 'critical' then incidents else 0 end) as critical,
+               sum(case when impact = 'major' then incidents else 0 end) as major,
+               sum(case when impact = 'minor' then incidents else 0 end) as minor,
+               sum(case when impact = 'none' then incidents else 0 end) as "none",
+               sum(case when impact = 'maintenance' then incidents else 0 end) as maintenance
+        from counted group by source having sum(incidents) > 0
+"""
+
+
+def without_bounds(sql: str) -> str:
+    """A canned query's SQL as a view's: both dates empty."""
+    return sql.replace(":since", "''").replace(":until", "''")
+
 
 VIEWS = {
     "incident_overview": """
@@ -68,18 +169,8 @@ VIEWS = {
                t.investigating_at, t.identified_at, t.monitoring_at, t.resolved_post_at, t.postmortem_at
         from incident_stage_times t join incidents i on i.id = t.incident_id
     """,
-    # Stage times per service, read from the writer's table alone: going through
-    # incident_services and incident_stages looked each incident up twice.
-    "service_stage_times": """
-        select st.incident_id, st.source, coalesce(c.name, '(no component)') as service, st.impact,
-               st.first_posted_at, st.first_response_at, st.investigating_at, st.identified_at,
-               st.monitoring_at, st.resolved_post_at, st.postmortem_at
-        from incident_stage_times st
-        left join incident_components ic on ic.incident_id = st.incident_id
-        left join components c on c.id = ic.component_id
-    """,
-    "time_to_resolve": TIME_TO_RESOLVE.format(bounds=""),
-    "time_between_failures": TIME_BETWEEN_FAILURES.format(bounds=""),
+    "time_to_resolve": without_bounds(TIME_TO_RESOLVE),
+    "time_between_failures": without_bounds(TIME_BETWEEN_FAILURES),
     "stage_durations": """
         select source, service, count(*) as incidents,
                round(avg((julianday(identified_at) - julianday(investigating_at)) * 24), 2) as investigating_hours,
@@ -279,9 +370,9 @@ VIEWS = {
 # Canned queries whose SQL is a view's with parameters: metadata.yaml names them, and
 # archive.web fills in their SQL from here.
 QUERIES = {
-    "time_to_resolve_between": TIME_TO_RESOLVE.format(bounds=BETWEEN_DATES) + "        order by source, incidents desc",
-    "time_between_failures_between": TIME_BETWEEN_FAILURES.format(bounds=BETWEEN_DATES)
-    + "        order by source, gaps desc",
+    "time_to_resolve_between": TIME_TO_RESOLVE + "        order by source, incidents desc",
+    "time_between_failures_between": TIME_BETWEEN_FAILURES + "        order by source, gaps desc",
+    "incidents_by_impact_between": INCIDENTS_BY_IMPACT + "        order by incidents desc",
 }
 
 

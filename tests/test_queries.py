@@ -1,4 +1,5 @@
-"""The search page counts matches in the full-text index and stays one page at any size."""
+"""The search page counts matches in the full-text index and stays one page at any size;
+the dated queries take in the whole day they end on."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def archive(tmp_path):
         writer.save_incident(IncidentItem(
             source="cloud", native_id=native_id, title=title, impact="major", impact_raw="major", status="resolved",
             started_at="2024-12-26T19:00:00Z", resolved_at="2024-12-26T21:00:00Z",
-            updates=[UpdateItem("u1", "identified", body, "2024-12-26T19:30:00Z")]))
+            updates=[UpdateItem("u1", "identified", body, "2024-12-26T19:30:00Z"),
+                     UpdateItem("u2", "resolved", "Resolved.", "2024-12-26T21:00:00Z")]))
     writer.db.close()
     return db_path
 
@@ -77,3 +79,19 @@ def test_past_the_bound_the_newest_matches_come_first_and_the_count_says_more(ar
     assert [h["snippet"].split(",")[0] for h in hits] == [f"«Power» check {n}" for n in range(COUNT_BOUND - 1,
                                                                                               COUNT_BOUND - 101, -1)]
     assert "Matches:\nmore than 10,000 updates" in get(ds, "/archive/search?q=power&kind=update").text
+
+
+def test_until_takes_in_the_whole_day_it_names(archive):
+    """Both incidents were first posted at 2024-12-26T19:30Z: until=2024-12-26 keeps them
+    (compared as text with '2024-12-26', they fell outside their own day)."""
+    ds = datasette_instance(archive)
+    for until, expected in (("2024-12-26", 2), ("2024-12", 2), ("2024-12-26T19:30:00Z", 2), ("2024-12-25", 0)):
+        rows = get(ds, "/archive/incidents_by_impact_between.json?" + urlencode(
+            {"since": "2024-12-01", "until": until, "_shape": "array"})).json()
+        assert sum(r["incidents"] for r in rows) == expected, until
+        resolve = get(ds, "/archive/time_to_resolve_between.json?" + urlencode(
+            {"since": "", "until": until, "_shape": "array"})).json()
+        assert sum(r["incidents"] for r in resolve) == expected, until
+        gaps = get(ds, "/archive/time_between_failures_between.json?" + urlencode(
+            {"since": "2024-12-26", "until": until, "_shape": "array"})).json()
+        assert sum(r["gaps"] for r in gaps) == max(0, expected - 1), until
