@@ -50,7 +50,9 @@ REFERENCE = {
         from (select distinct incident_id, source, impact from ({ROWS})) group by source order by source""",
 }
 BOUNDS = [("", ""), ("2024-01-01", "2024-12-31"), ("2023-03-15", "2024-02-10T12:00:00Z"), ("2024-05", "2024-05"),
-          ("2024-05-20", "2024-05-21"), ("2023-07-01T06:00:00Z", ""), ("", "2023-11"), ("2025-06-01", "2025-01-01")]
+          ("2024-05-20", "2024-05-21"), ("2023-07-01T06:00:00Z", ""), ("", "2023-11"), ("2025-06-01", "2025-01-01"),
+          ("2024", "2024"), ("2023-06", "2024-06-30"), ("2024-02-01T00:00:00Z", "2024-03-31T12:00:00Z"),
+          ("2024-03-10", "2024-03"), ("2024-03", "2024-03-10")]
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 
 
@@ -77,10 +79,22 @@ def answers(db, name: str, since: str, until: str, reference: bool) -> list[dict
     return sorted((dict(zip(columns, row)) for row in cursor.fetchall()), key=lambda r: (r["source"], r.get("service")))
 
 
+STAGE_DURATIONS = """
+    select source, service, count(*) as incidents,
+           round(avg((julianday(identified_at) - julianday(investigating_at)) * 24), 2) as investigating_hours,
+           round(avg((julianday(monitoring_at) - julianday(identified_at)) * 24), 2) as identified_to_monitoring_hours,
+           round(avg((julianday(resolved_post_at) - julianday(coalesce(monitoring_at, identified_at, investigating_at)))
+                     * 24), 2) as to_resolved_hours,
+           round(avg((julianday(postmortem_at) - julianday(resolved_post_at)) * 24), 2) as resolved_to_postmortem_hours
+    from service_stage_times group by source, service order by source, service"""
+
+
 def compare(db) -> None:
     for since, until in BOUNDS:
         for name in REFERENCE:
             assert answers(db, name, since, until, False) == answers(db, name, since, until, True), (name, since, until)
+    kept = db.conn.execute("select * from stage_durations order by source, service").fetchall()
+    assert kept == db.conn.execute(STAGE_DURATIONS).fetchall()
 
 
 @pytest.mark.parametrize("seed", [1, 2])

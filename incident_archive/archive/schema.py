@@ -504,13 +504,15 @@ def _service_summaries(db: sqlite_utils.Database) -> None:
         PRIMARY KEY (incident_id, service))""")
     db.execute("CREATE INDEX service_stage_times_by_time ON service_stage_times (source, service, first_posted_at, "
                "incident_id)")
-    db.execute("CREATE INDEX service_stage_times_by_hours ON service_stage_times (source, service, resolve_bucket, "
-               "resolve_hours, first_posted_at)")
+    db.execute("CREATE INDEX service_stage_times_by_bucket ON service_stage_times (source, service, resolve_bucket, "
+               "first_posted_at, resolve_hours)")
     db.execute("CREATE INDEX service_stage_times_first_posted ON service_stage_times (first_posted_at)")
     db.execute("""CREATE TABLE service_months (
         source TEXT NOT NULL, service TEXT NOT NULL, month TEXT NOT NULL, incidents INTEGER NOT NULL,
         first_at TEXT, last_at TEXT, previous_at TEXT, gap_min_days REAL, gap_max_days REAL,
         resolved INTEGER NOT NULL, resolve_hours_sum REAL,
+        investigating_n INTEGER, investigating_hours_sum REAL, to_monitoring_n INTEGER, to_monitoring_hours_sum REAL,
+        to_resolved_n INTEGER, to_resolved_hours_sum REAL, to_postmortem_n INTEGER, to_postmortem_hours_sum REAL,
         PRIMARY KEY (source, service, month)) WITHOUT ROWID""")
     db.execute("CREATE INDEX service_months_by_month ON service_months (month)")
     db.execute("""CREATE TABLE service_month_hours (

@@ -46,6 +46,17 @@ SERVICE_ROWS_SELECT = f"""
     )
 """
 
+# Hours spent in each stage (the stage_durations view): a count and a sum per month.
+STAGES = {
+    "investigating": "(julianday(s.identified_at) - julianday(s.investigating_at)) * 24",
+    "to_monitoring": "(julianday(s.monitoring_at) - julianday(s.identified_at)) * 24",
+    "to_resolved": "(julianday(s.resolved_post_at) - julianday(coalesce(s.monitoring_at, s.identified_at, "
+                   "s.investigating_at))) * 24",
+    "to_postmortem": "(julianday(s.postmortem_at) - julianday(s.resolved_post_at)) * 24",
+}
+STAGE_COLUMNS = ", ".join(f"{stage}_n, {stage}_hours_sum" for stage in STAGES)
+STAGE_FIGURES = ", ".join(f"count({hours}), sum({hours})" for hours in STAGES.values())
+
 # The months of a service whose kept figures a change touched (temp.touched_months).
 IN_TOUCHED = "(source, service, month) IN (SELECT source, service, month FROM temp.touched_months)"
 ROWS_OF_TOUCHED = """
@@ -104,12 +115,12 @@ def refresh_months(db, months, previous_known: bool = False) -> None:
     # the month's first row's previous is before the month (or none).
     db.execute(f"""
         INSERT INTO service_months (source, service, month, incidents, first_at, last_at, previous_at,
-                                    gap_min_days, gap_max_days, resolved, resolve_hours_sum)
+                                    gap_min_days, gap_max_days, resolved, resolve_hours_sum, {STAGE_COLUMNS})
         SELECT t.source, t.service, t.month, count(*), min(s.first_posted_at), max(s.first_posted_at),
                max(CASE WHEN s.previous_at < t.month THEN s.previous_at END),
                min(CASE WHEN s.previous_at >= t.month THEN julianday(s.first_posted_at) - julianday(s.previous_at) END),
                max(CASE WHEN s.previous_at >= t.month THEN julianday(s.first_posted_at) - julianday(s.previous_at) END),
-               count(s.resolve_hours), sum(s.resolve_hours)
+               count(s.resolve_hours), sum(s.resolve_hours), {STAGE_FIGURES}
         FROM {ROWS_OF_TOUCHED}
         GROUP BY t.source, t.service, t.month""")
     db.execute(f"""

@@ -10,27 +10,41 @@ of a major one (Atlassian Statuspage's own uptime rule).
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-# Bounds on the first post, for the canned queries that take two dates (empty: none),
-# and the months they cut. The until bound takes in all of what it names: '~' sorts after
-# every character of an ISO time, so until=2024-12-31 keeps posts of 2024-12-31T23:59Z (a
-# bare comparison with '2024-12-31' dropped that whole day) and until=2024-12 keeps
-# December. Months strictly between lo_month and hi_month are read from the kept
-# figures (archive/summaries.py); the rows of those two months, one by one.
+# Bounds on the first post, for the canned queries that take two dates (empty: none).
+# The until bound takes in all of what it names: '~' sorts after every character of an
+# ISO time, so until=2024-12-31 keeps posts of 2024-12-31T23:59Z (a bare comparison
+# with '2024-12-31' dropped that whole day) and until=2024-12 keeps December.
+#
+# Months wholly inside the bounds (from kept_from, before kept_until) are read from the
+# figures the writer keeps (archive/summaries.py); a month a bound cuts (lo_cut, hi_cut),
+# row by row. Month names compare as text: '2024-01~' sorts after every time of January
+# and before '2024-02'.
 BOUNDS = """
         bounds as (
-            select lo, hi, substr(lo, 1, 7) as lo_month, substr(hi, 1, 7) as hi_month from (
-                select coalesce(nullif(:since, ''), '0000') as lo, coalesce(nullif(:until, ''), '9999') || '~' as hi)
-        )"""
+            select lo, hi, lo_cut, hi_cut,
+                   case when lo_cut then lo_month || '~' else lo_month end as kept_from,
+                   case when hi_cut then hi_month else hi_month || '~' end as kept_until,
+                   lo_month, hi_month
+            from (
+                select lo, hi, lo_month, hi_month, lo > lo_month || '-01' as lo_cut,
+                       coalesce(hi < date(hi_month || '-01', '+1 month', '-1 day') || '~', 0) as hi_cut
+                from (
+                    select lo, hi, substr(lo, 1, 7) as lo_month, substr(hi, 1, 7) as hi_month from (
+                        select coalesce(nullif(:since, ''), '0000') as lo,
+                               coalesce(nullif(:until, ''), '9999') || '~' as hi))))"""
 
-# The rows of service_stage_times in the two cut months, within the bounds.
+# The rows of service_stage_times in the months a bound cuts, within the bounds.
 EDGE_ROWS = """
         edge as (
-            select s.* from service_stage_times s, bounds b
-            where s.first_posted_at >= b.lo and s.first_posted_at < b.lo_month || '~' and s.first_posted_at <= b.hi
+            select s.source, s.service, s.first_posted_at, s.previous_at, s.resolve_hours, s.resolve_bucket
+            from service_stage_times s, bounds b
+            where b.lo_cut and s.first_posted_at >= b.lo and s.first_posted_at < b.lo_month || '~'
+              and s.first_posted_at <= b.hi
             union all
-            select s.* from service_stage_times s, bounds b
-            where s.first_posted_at >= b.hi_month and s.first_posted_at <= b.hi and s.first_posted_at >= b.lo
-              and b.hi_month > b.lo_month
+            select s.source, s.service, s.first_posted_at, s.previous_at, s.resolve_hours, s.resolve_bucket
+            from service_stage_times s, bounds b
+            where b.hi_cut and s.first_posted_at >= b.hi_month and s.first_posted_at <= b.hi
+              and s.first_posted_at >= b.lo and not (b.lo_cut and b.hi_month = b.lo_month)
         )"""
 
 # Time to resolve per service: from the first investigating/identified/monitoring post to
@@ -44,45 +58,45 @@ TIME_TO_RESOLVE = f"""
         totals as (
             select source, service, sum(resolved) as total, sum(hours) as hours from (
                 select m.source, m.service, m.resolved, m.resolve_hours_sum as hours
-                from service_months m, bounds b where m.month > b.lo_month and m.month < b.hi_month
+                from service_months m, bounds b where m.month >= b.kept_from and m.month < b.kept_until
                 union all
                 select source, service, 1, resolve_hours from edge where resolve_hours is not null
             ) group by source, service having total > 0
         ), buckets as (
             select source, service, bucket, sum(n) as n from (
                 select h.source, h.service, h.bucket, h.incidents as n
-                from service_month_hours h, bounds b where h.month > b.lo_month and h.month < b.hi_month
+                from service_month_hours h, bounds b where h.month >= b.kept_from and h.month < b.kept_until
                 union all
                 select source, service, resolve_bucket, 1 from edge where resolve_bucket is not null
             ) group by source, service, bucket
         ), upto as (
-            select source, service, bucket, n, sum(n) over (partition by source, service order by bucket) as upto
-            from buckets
-        ), wanted as (
-            select source, service, 'low' as name, (total + 1) / 2 as rank from totals
-            union all select source, service, 'high', (total + 2) / 2 from totals
-            union all select source, service, 'p90', (9 * total + 9) / 10 from totals
-        ), located as (
-            select w.source, w.service, w.name, u.bucket, w.rank - (u.upto - u.n) as place
-            from wanted w join upto u on u.source = w.source and u.service = w.service
-                 and w.rank > u.upto - u.n and w.rank <= u.upto
-        ), ordered as (
-            select s.source, s.service, s.resolve_bucket as bucket, s.resolve_hours as hours,
-                   row_number() over (partition by s.source, s.service, s.resolve_bucket
-                                      order by s.resolve_hours) as place
-            from (select distinct source, service, bucket from located) l, bounds b
-            join service_stage_times s on s.source = l.source and s.service = l.service and s.resolve_bucket = l.bucket
-            where s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
+            select b.source, b.service, b.bucket, b.n, t.total,
+                   sum(b.n) over (partition by b.source, b.service order by b.bucket) as upto
+            from buckets b join totals t on t.source = b.source and t.service = b.service
+        ), located as materialized (
+            select source, service, name, bucket, rank - (upto - n) as place from (
+                select u.*, r.name, case r.name when 'low' then (total + 1) / 2 when 'high' then (total + 2) / 2
+                                                else (9 * total + 9) / 10 end as rank
+                from upto u, (select 'low' as name union all select 'high' union all select 'p90') r
+            ) where rank > upto - n and rank <= upto
         ), valued as (
-            select l.source, l.service, l.name, o.hours
-            from located l join ordered o on o.source = l.source and o.service = l.service
-                 and o.bucket = l.bucket and o.place = l.place
+            select source, service, bucket, place, hours from (
+                select s.source, s.service, s.resolve_bucket as bucket, s.resolve_hours as hours,
+                       row_number() over (partition by s.source, s.service, s.resolve_bucket
+                                          order by s.resolve_hours) as place
+                from (select distinct source, service, bucket from located) l, bounds b
+                join service_stage_times s indexed by service_stage_times_by_bucket
+                     on s.source = l.source and s.service = l.service and s.resolve_bucket = l.bucket
+                where s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
+            ) where (source, service, bucket, place) in (select source, service, bucket, place from located)
         )
         select t.source as source, t.service as service, t.total as incidents, round(t.hours / t.total, 2) as mean_hours,
-               round((max(case when v.name = 'low' then v.hours end)
-                      + max(case when v.name = 'high' then v.hours end)) / 2, 2) as median_hours,
-               round(max(case when v.name = 'p90' then v.hours end), 2) as p90_hours
-        from totals t left join valued v on v.source = t.source and v.service = t.service
+               round((max(case when l.name = 'low' then v.hours end)
+                      + max(case when l.name = 'high' then v.hours end)) / 2, 2) as median_hours,
+               round(max(case when l.name = 'p90' then v.hours end), 2) as p90_hours
+        from totals t
+        left join located l on l.source = t.source and l.service = t.service
+        left join valued v on v.source = l.source and v.service = l.service and v.bucket = l.bucket and v.place = l.place
         group by t.source, t.service
 """
 
@@ -94,7 +108,7 @@ TIME_TO_RESOLVE = f"""
 TIME_BETWEEN_FAILURES = f"""
         with {BOUNDS.strip()},
         {EDGE_ROWS.strip()},
-        kept as (select m.* from service_months m, bounds b where m.month > b.lo_month and m.month < b.hi_month),
+        kept as (select m.* from service_months m, bounds b where m.month >= b.kept_from and m.month < b.kept_until),
         figures as (
             select source, service, sum(incidents) as incidents, min(first_at) as first_at, max(last_at) as last_at,
                    min(gap_min) as gap_min, max(gap_max) as gap_max
@@ -124,14 +138,15 @@ INCIDENTS_BY_IMPACT = f"""
         with {BOUNDS.strip()},
         counted as (
             select c.source, c.impact, c.incidents from source_month_impacts c, bounds b
-            where c.month > b.lo_month and c.month < b.hi_month
+            where c.month >= b.kept_from and c.month < b.kept_until
             union all
             select t.source, coalesce(t.impact, ''), 1 from incident_stage_times t, bounds b
-            where t.first_posted_at >= b.lo and t.first_posted_at < b.lo_month || '~' and t.first_posted_at <= b.hi
+            where b.lo_cut and t.first_posted_at >= b.lo and t.first_posted_at < b.lo_month || '~'
+              and t.first_posted_at <= b.hi
             union all
             select t.source, coalesce(t.impact, ''), 1 from incident_stage_times t, bounds b
-            where t.first_posted_at >= b.hi_month and t.first_posted_at <= b.hi and t.first_posted_at >= b.lo
-              and b.hi_month > b.lo_month
+            where b.hi_cut and t.first_posted_at >= b.hi_month and t.first_posted_at <= b.hi
+              and t.first_posted_at >= b.lo and not (b.lo_cut and b.hi_month = b.lo_month)
         )
         select source, sum(incidents) as incidents,
                sum(case when impact = 'critical' then incidents else 0 end) as critical,
@@ -171,14 +186,14 @@ VIEWS = {
     """,
     "time_to_resolve": without_bounds(TIME_TO_RESOLVE),
     "time_between_failures": without_bounds(TIME_BETWEEN_FAILURES),
+    # From the hours the writer keeps per service and month (archive/summaries.py).
     "stage_durations": """
-        select source, service, count(*) as incidents,
-               round(avg((julianday(identified_at) - julianday(investigating_at)) * 24), 2) as investigating_hours,
-               round(avg((julianday(monitoring_at) - julianday(identified_at)) * 24), 2) as identified_to_monitoring_hours,
-               round(avg((julianday(resolved_post_at) - julianday(coalesce(monitoring_at, identified_at, investigating_at))) * 24), 2)
-                   as to_resolved_hours,
-               round(avg((julianday(postmortem_at) - julianday(resolved_post_at)) * 24), 2) as resolved_to_postmortem_hours
-        from service_stage_times group by source, service
+        select source, service, sum(incidents) as incidents,
+               round(sum(investigating_hours_sum) / sum(investigating_n), 2) as investigating_hours,
+               round(sum(to_monitoring_hours_sum) / sum(to_monitoring_n), 2) as identified_to_monitoring_hours,
+               round(sum(to_resolved_hours_sum) / sum(to_resolved_n), 2) as to_resolved_hours,
+               round(sum(to_postmortem_hours_sum) / sum(to_postmortem_n), 2) as resolved_to_postmortem_hours
+        from service_months group by source, service
     """,
     "incidents_per_month": """
         select source, substr(started_at, 1, 7) as month, count(*) as incidents,
