@@ -95,3 +95,14 @@ def test_until_takes_in_the_whole_day_it_names(archive):
         gaps = get(ds, "/archive/time_between_failures_between.json?" + urlencode(
             {"since": "2024-12-26", "until": until, "_shape": "array"})).json()
         assert sum(r["gaps"] for r in gaps) == max(0, expected - 1), until
+
+
+def test_views_over_every_incident_are_served_without_a_count(archive):
+    """Datasette counts a view by running it whole; these serve their rows and no total."""
+    ds = datasette_instance(archive)
+    stages = get(ds, "/archive/incident_stages.json").json()
+    assert stages["filtered_table_rows_count"] is None and len(stages["rows"]) == 2
+    assert "_nocount=1" in get(ds, "/archive/incident_stages").text  # its links keep it
+    assert get(ds, "/archive/incidents.json").json()["filtered_table_rows_count"] == 2
+    counted = get(ds, "/archive/incident_stages.json?_nocount=").json()
+    assert counted["filtered_table_rows_count"] == 2  # asked for, still given

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from incident_archive.archive.facets import CountedFacet
 from incident_archive.archive.search import fts_terms, match_counts, search_redirect
+from incident_archive.archive.uncounted import without_counts
 
 # The longest text or blob any query may make or return: far above any article or review,
 # far below what would take the server's memory (select zeroblob(300000000)).
@@ -28,7 +29,7 @@ MAX_VALUE_BYTES = 4 * 1024 * 1024
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return lambda app: search_redirect(app, datasette)
+    return lambda app: search_redirect(without_counts(app, datasette), datasette)
 
 
 @hookimpl

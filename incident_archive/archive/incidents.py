@@ -35,7 +35,7 @@ STAGE_TIMES_SELECT = """
     from incident_updates u join incidents i on i.id = u.incident_id
 """
 # An upsert, not INSERT OR REPLACE: a replaced row fires no delete trigger, and the
-# triggers that count incidents per month (schema.source_month_impact_triggers) need one.
+# triggers that count incidents per month (schema.month_count_triggers) need one.
 STAGE_TIMES_UPDATE = ", ".join(
     f"{column} = excluded.{column}" for column in (
         "source", "first_posted_at", "first_response_at", "investigating_at", "identified_at", "monitoring_at",

@@ -471,30 +471,40 @@ def _facet_counts(db: sqlite_utils.Database) -> None:
             db.execute(trigger)
 
 
-def source_month_impact_triggers() -> list[str]:
-    """Triggers that keep ``source_month_impacts`` whatever writes the stage times."""
+def month_count_triggers(counts: str, table: str, time_column: str) -> list[str]:
+    """Triggers that keep ``counts`` (source, month, impact, incidents) for ``table``'s
+    rows by the month of ``time_column``, whatever writes them."""
     def change(row: str, step: str) -> str:
-        return (f"INSERT INTO source_month_impacts (source, month, impact, incidents) "
-                f"SELECT {row}.source, substr({row}.first_posted_at, 1, 7), coalesce({row}.impact, ''), {step} "
-                f"WHERE {row}.first_posted_at IS NOT NULL "
+        return (f"INSERT INTO {counts} (source, month, impact, incidents) "
+                f"SELECT {row}.source, substr({row}.{time_column}, 1, 7), coalesce({row}.impact, ''), {step} "
+                f"WHERE {row}.{time_column} IS NOT NULL "
                 f"ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents;")
 
-    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("source", "first_posted_at", "impact"))
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("source", time_column, "impact"))
     return [
-        f"CREATE TRIGGER stage_times_month_impacts_insert AFTER INSERT ON incident_stage_times "
-        f"BEGIN {change('new', '1')} END",
-        f"CREATE TRIGGER stage_times_month_impacts_delete AFTER DELETE ON incident_stage_times "
-        f"BEGIN {change('old', '-1')} END",
-        f"CREATE TRIGGER stage_times_month_impacts_update AFTER UPDATE OF source, first_posted_at, impact "
-        f"ON incident_stage_times WHEN {changed} BEGIN {change('old', '-1')} {change('new', '1')} END",
+        f"CREATE TRIGGER {counts}_insert AFTER INSERT ON {table} BEGIN {change('new', '1')} END",
+        f"CREATE TRIGGER {counts}_delete AFTER DELETE ON {table} BEGIN {change('old', '-1')} END",
+        f"CREATE TRIGGER {counts}_update AFTER UPDATE OF source, {time_column}, impact ON {table} "
+        f"WHEN {changed} BEGIN {change('old', '-1')} {change('new', '1')} END",
     ]
+
+
+def create_month_counts(db: sqlite_utils.Database, counts: str, table: str, time_column: str) -> None:
+    """A table of incidents per source, month and impact ('' for none), filled and kept."""
+    db.execute(f"CREATE TABLE {counts} (source TEXT NOT NULL, month TEXT NOT NULL, impact TEXT NOT NULL, "
+               f"incidents INTEGER NOT NULL, PRIMARY KEY (source, month, impact)) WITHOUT ROWID")
+    db.execute(f"INSERT INTO {counts} SELECT source, substr({time_column}, 1, 7), coalesce(impact, ''), count(*) "
+               f"FROM {table} WHERE {time_column} IS NOT NULL GROUP BY 1, 2, 3")
+    for trigger in month_count_triggers(counts, table, time_column):
+        db.execute(trigger)
 
 
 @MIGRATIONS(name="service_summaries")
 def _service_summaries(db: sqlite_utils.Database) -> None:
     """Figures per service and month, kept by the writer (archive/summaries.py), and
-    incidents per source, month and impact, kept by triggers: a year's analytics at a
-    million incidents read 166,000 rows and sorted them, 1 to 1.3 s a page."""
+    incidents per source, month and impact, by first post and by start, kept by
+    triggers: a year's analytics at a million incidents read 166,000 rows and sorted
+    them, 1 to 1.3 s a page; incidents per month grouped a million rows (over 3 s)."""
     db.execute("DROP VIEW IF EXISTS service_stage_times")
     db.execute("""CREATE TABLE service_stage_times (
         incident_id TEXT NOT NULL REFERENCES incidents(id), source TEXT NOT NULL, service TEXT NOT NULL,
@@ -520,13 +530,8 @@ def _service_summaries(db: sqlite_utils.Database) -> None:
         incidents INTEGER NOT NULL,
         PRIMARY KEY (source, service, month, bucket)) WITHOUT ROWID""")
     db.execute("CREATE INDEX service_month_hours_by_month ON service_month_hours (month)")
-    db.execute("""CREATE TABLE source_month_impacts (
-        source TEXT NOT NULL, month TEXT NOT NULL, impact TEXT NOT NULL, incidents INTEGER NOT NULL,
-        PRIMARY KEY (source, month, impact)) WITHOUT ROWID""")
-    db.execute("INSERT INTO source_month_impacts SELECT source, substr(first_posted_at, 1, 7), coalesce(impact, ''), "
-               "count(*) FROM incident_stage_times WHERE first_posted_at IS NOT NULL GROUP BY 1, 2, 3")
-    for trigger in source_month_impact_triggers():
-        db.execute(trigger)
+    create_month_counts(db, "source_month_impacts", "incident_stage_times", "first_posted_at")
+    create_month_counts(db, "source_month_starts", "incidents", "started_at")
     rebuild_service_times(db)
 
 

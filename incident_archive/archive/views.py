@@ -195,11 +195,15 @@ VIEWS = {
                round(sum(to_postmortem_hours_sum) / sum(to_postmortem_n), 2) as resolved_to_postmortem_hours
         from service_months group by source, service
     """,
+    # From the counts triggers keep per source, month of start and impact.
     "incidents_per_month": """
-        select source, substr(started_at, 1, 7) as month, count(*) as incidents,
-               sum(impact = 'critical') as critical, sum(impact = 'major') as major, sum(impact = 'minor') as minor,
-               sum(impact = 'none') as "none", sum(impact = 'maintenance') as maintenance
-        from incidents where started_at is not null group by source, month
+        select source, month, sum(incidents) as incidents,
+               sum(case when impact = 'critical' then incidents else 0 end) as critical,
+               sum(case when impact = 'major' then incidents else 0 end) as major,
+               sum(case when impact = 'minor' then incidents else 0 end) as minor,
+               sum(case when impact = 'none' then incidents else 0 end) as "none",
+               sum(case when impact = 'maintenance' then incidents else 0 end) as maintenance
+        from source_month_starts group by source, month having sum(incidents) > 0
     """,
     "outage_minutes": """
         select source, service, count(*) as days, min(day) as first_day, max(day) as last_day,
@@ -313,7 +317,8 @@ VIEWS = {
     # What the archive holds per source, and how its crawls went: the home page's table.
     "source_overview": """
         select s.id as source, s.name, s.kind,
-               (select count(*) from incidents i where i.source = s.id) as incidents,
+               coalesce((select count from facet_counts where table_name = 'incidents' and column_name = 'source'
+                         and value = s.id), 0) as incidents,
                (select min(started_at) from incidents i where i.source = s.id) as first_incident,
                (select max(started_at) from incidents i where i.source = s.id) as last_incident,
                (select max(finished_at) from crawl_runs r where r.source = s.id and r.outcome = 'ok')
