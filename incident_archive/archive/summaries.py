@@ -70,24 +70,28 @@ def refresh_service_times(db, incident_ids: list[str]) -> None:
     components, then the kept months they left or joined."""
     if not incident_ids:
         return
-    months = "SELECT source, service, substr(first_posted_at, 1, 7) FROM service_stage_times " \
+    places = "SELECT source, service, first_posted_at, incident_id FROM service_stage_times " \
              "WHERE incident_id IN ({marks}) AND first_posted_at IS NOT NULL"
-    touched = set()
+    points = set()  # where these incidents were and are in their services' order
     for start in range(0, len(incident_ids), 500):
         chunk = incident_ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
-        touched.update(db.execute(months.format(marks=marks), chunk).fetchall())
+        points.update(db.execute(places.format(marks=marks), chunk).fetchall())
         db.execute(f"DELETE FROM service_stage_times WHERE incident_id IN ({marks})", chunk)
         db.execute(f"INSERT OR IGNORE INTO service_stage_times ({SERVICE_ROW_COLUMNS}) "
                    + SERVICE_ROWS_SELECT.format(where=f"where st.incident_id in ({marks})"), chunk)
-        touched.update(db.execute(months.format(marks=marks), chunk).fetchall())
-    refresh_months(db, touched)
+        points.update(db.execute(places.format(marks=marks), chunk).fetchall())
+    refresh_months(db, {(source, service, at[:7]) for source, service, at, _ in points}, points)
 
 
-def refresh_months(db, months, previous_known: bool = False) -> None:
+def refresh_months(db, months, points=None) -> None:
     """Recompute the kept figures of these (source, service, month)s, and of each one's
     next month with incidents of the same service (its first incident's previous one may
-    have changed). ``previous_known``: the rows' ``previous_at`` are already right."""
+    have changed).
+
+    ``points``: the (source, service, first post, incident) places a change left or took;
+    the rows there and the row after each get their ``previous_at`` again. None: every
+    row's ``previous_at`` is already right."""
     db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_months "
                "(source TEXT, service TEXT, month TEXT, PRIMARY KEY (source, service, month)) WITHOUT ROWID")
     db.execute("DELETE FROM temp.touched_months")
@@ -100,15 +104,26 @@ def refresh_months(db, months, previous_known: bool = False) -> None:
                                            AND s.first_posted_at > t.month || '~') AS next
             FROM temp.touched_months t
         ) WHERE next IS NOT NULL""")
-    # The previous incident of the service, by first post (ties in incident id order).
-    if not previous_known:
-        db.execute(f"""
+    if points is not None:
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_points (source TEXT, service TEXT, at TEXT, incident_id TEXT)")
+        db.execute("DELETE FROM temp.touched_points")
+        db.conn.executemany("INSERT INTO temp.touched_points VALUES (?, ?, ?, ?)", list(points))
+        # The previous incident of the service, by first post (ties in incident id order).
+        db.execute("""
             UPDATE service_stage_times AS r SET previous_at = (
                 SELECT p.first_posted_at FROM service_stage_times p
                 WHERE p.source = r.source AND p.service = r.service
                   AND (p.first_posted_at, p.incident_id) < (r.first_posted_at, r.incident_id)
                 ORDER BY p.first_posted_at DESC, p.incident_id DESC LIMIT 1)
-            WHERE r.rowid IN (SELECT s.rowid FROM {ROWS_OF_TOUCHED})""")
+            WHERE r.rowid IN (
+                SELECT s.rowid FROM temp.touched_points t JOIN service_stage_times s
+                    ON s.source = t.source AND s.service = t.service AND s.incident_id = t.incident_id
+                UNION
+                SELECT (SELECT s.rowid FROM service_stage_times s
+                        WHERE s.source = t.source AND s.service = t.service
+                          AND (s.first_posted_at, s.incident_id) > (t.at, t.incident_id)
+                        ORDER BY s.first_posted_at, s.incident_id LIMIT 1)
+                FROM temp.touched_points t)""")
     db.execute(f"DELETE FROM service_months WHERE {IN_TOUCHED}")
     db.execute(f"DELETE FROM service_month_hours WHERE {IN_TOUCHED}")
     # Inside a month, a row whose previous incident is in the same month has an inner gap;
@@ -143,5 +158,4 @@ def rebuild_service_times(db) -> None:
               FROM service_stage_times WHERE first_posted_at IS NOT NULL) AS p
         WHERE r.rowid = p.id""")
     refresh_months(db, db.execute("SELECT DISTINCT source, service, substr(first_posted_at, 1, 7) "
-                                  "FROM service_stage_times WHERE first_posted_at IS NOT NULL").fetchall(),
-                   previous_known=True)
+                                  "FROM service_stage_times WHERE first_posted_at IS NOT NULL").fetchall())
