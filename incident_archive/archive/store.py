@@ -3,6 +3,8 @@ articles, the crawl's records), and opening an archive ready for concurrent read
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,6 +55,10 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     # corrupts the file.
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
+    try:  # the writer buckets times to resolve with ln(); SQLite has it only when built with math functions
+        db.execute("SELECT ln(1)")
+    except sqlite3.OperationalError:
+        db.conn.create_function("ln", 1, math.log, deterministic=True)
     migrate(db)
     create_views(db)
     return db

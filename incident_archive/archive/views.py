@@ -33,19 +33,30 @@ BOUNDS = """
                         select coalesce(nullif(:since, ''), '0000') as lo,
                                coalesce(nullif(:until, ''), '9999') || '~' as hi))))"""
 
-# The rows of service_stage_times in the months a bound cuts, within the bounds.
-EDGE_ROWS = """
-        edge as (
-            select s.source, s.service, s.first_posted_at, s.previous_at, s.resolve_hours, s.resolve_bucket
-            from service_stage_times s, bounds b
+def cut_month_rows(name: str, table: str, columns: str) -> str:
+    """A CTE of ``table``'s rows in the months a bound cuts, within the bounds."""
+    return f"""
+        {name} as (
+            select {columns} from {table} s, bounds b
             where b.lo_cut and s.first_posted_at >= b.lo and s.first_posted_at < b.lo_month || '~'
               and s.first_posted_at <= b.hi
             union all
-            select s.source, s.service, s.first_posted_at, s.previous_at, s.resolve_hours, s.resolve_bucket
-            from service_stage_times s, bounds b
+            select {columns} from {table} s, bounds b
             where b.hi_cut and s.first_posted_at >= b.hi_month and s.first_posted_at <= b.hi
               and s.first_posted_at >= b.lo and not (b.lo_cut and b.hi_month = b.lo_month)
         )"""
+
+
+EDGE_ROWS = cut_month_rows("edge", "service_stage_times", "s.source, s.service, s.first_posted_at, s.previous_at, "
+                                                          "s.resolve_hours, s.resolve_bucket")
+
+# Incidents by impact, from rows of (source, impact, incidents).
+IMPACT_SUMS = """sum(incidents) as incidents,
+               sum(case when impact = 'critical' then incidents else 0 end) as critical,
+               sum(case when impact = 'major' then incidents else 0 end) as major,
+               sum(case when impact = 'minor' then incidents else 0 end) as minor,
+               sum(case when impact = 'none' then incidents else 0 end) as "none",
+               sum(case when impact = 'maintenance' then incidents else 0 end) as maintenance"""
 
 # Time to resolve per service: from the first investigating/identified/monitoring post to
 # the last resolved post (mean, median, p90; the median of an even count is the mean of
@@ -136,24 +147,14 @@ TIME_BETWEEN_FAILURES = f"""
 # (source_month_impacts, kept by triggers) and the cut months' stage times.
 INCIDENTS_BY_IMPACT = f"""
         with {BOUNDS.strip()},
+        {cut_month_rows("cut", "incident_stage_times", "s.source, coalesce(s.impact, '') as impact").strip()},
         counted as (
             select c.source, c.impact, c.incidents from source_month_impacts c, bounds b
             where c.month >= b.kept_from and c.month < b.kept_until
             union all
-            select t.source, coalesce(t.impact, ''), 1 from incident_stage_times t, bounds b
-            where b.lo_cut and t.first_posted_at >= b.lo and t.first_posted_at < b.lo_month || '~'
-              and t.first_posted_at <= b.hi
-            union all
-            select t.source, coalesce(t.impact, ''), 1 from incident_stage_times t, bounds b
-            where b.hi_cut and t.first_posted_at >= b.hi_month and t.first_posted_at <= b.hi
-              and t.first_posted_at >= b.lo and not (b.lo_cut and b.hi_month = b.lo_month)
+            select source, impact, 1 from cut
         )
-        select source, sum(incidents) as incidents,
-               sum(case when impact = 'critical' then incidents else 0 end) as critical,
-               sum(case when impact = 'major' then incidents else 0 end) as major,
-               sum(case when impact = 'minor' then incidents else 0 end) as minor,
-               sum(case when impact = 'none' then incidents else 0 end) as "none",
-               sum(case when impact = 'maintenance' then incidents else 0 end) as maintenance
+        select source, {IMPACT_SUMS}
         from counted group by source having sum(incidents) > 0
 """
 
@@ -196,13 +197,8 @@ VIEWS = {
         from service_months group by source, service
     """,
     # From the counts triggers keep per source, month of start and impact.
-    "incidents_per_month": """
-        select source, month, sum(incidents) as incidents,
-               sum(case when impact = 'critical' then incidents else 0 end) as critical,
-               sum(case when impact = 'major' then incidents else 0 end) as major,
-               sum(case when impact = 'minor' then incidents else 0 end) as minor,
-               sum(case when impact = 'none' then incidents else 0 end) as "none",
-               sum(case when impact = 'maintenance' then incidents else 0 end) as maintenance
+    "incidents_per_month": f"""
+        select source, month, {IMPACT_SUMS}
         from source_month_starts group by source, month having sum(incidents) > 0
     """,
     "outage_minutes": """

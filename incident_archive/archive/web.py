@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from incident_archive.archive.search import SEARCH_SQL
 from incident_archive.archive.views import QUERIES
 
 # Long SQL must not tie up a public server; the archive is read-only on the web.
@@ -55,7 +56,7 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
     if public:
         metadata["allow_sql"] = False
     queries = metadata["databases"]["archive"]["queries"]
-    for query, sql in QUERIES.items():
+    for query, sql in {**QUERIES, "search": SEARCH_SQL}.items():
         queries[query]["sql"] = sql.strip()
     name = Path(db_path).stem
     metadata["databases"][name] = metadata["databases"].pop("archive")
