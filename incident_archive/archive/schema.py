@@ -504,7 +504,8 @@ def _service_summaries(db: sqlite_utils.Database) -> None:
     """Figures per service and month, kept by the writer (archive/summaries.py), and
     incidents per source, month and impact, by first post and by start, kept by
     triggers: a year's analytics at a million incidents read 166,000 rows and sorted
-    them, 1 to 1.3 s a page; incidents per month grouped a million rows (over 3 s)."""
+    them, 1 to 1.3 s a page; incidents per month grouped a million rows (over 3 s).
+    The per-service tables are filled by the next migration, on their final columns."""
     db.execute("DROP VIEW IF EXISTS service_stage_times")
     db.execute("""CREATE TABLE service_stage_times (
         incident_id TEXT NOT NULL REFERENCES incidents(id), source TEXT NOT NULL, service TEXT NOT NULL,
@@ -535,6 +536,18 @@ def _service_summaries(db: sqlite_utils.Database) -> None:
                "incidents)")
     create_month_counts(db, "source_month_impacts", "incident_stage_times", "first_posted_at")
     create_month_counts(db, "source_month_starts", "incidents", "started_at")
+
+
+@MIGRATIONS(name="service_months_by_deltas")
+def _service_months_by_deltas(db: sqlite_utils.Database) -> None:
+    """Each service row's month and its gap inside the month, so the writer can add what
+    a row changes to its month rather than read the month again: the months of a batch
+    of a million-incident archive were about 40,000 rows read per 500 incidents, and
+    ingest fell from 76% to 33% of a bare insert. The kept figures are filled here."""
+    db.execute("ALTER TABLE service_stage_times ADD COLUMN month TEXT")
+    db.execute("ALTER TABLE service_stage_times ADD COLUMN inner_gap_days REAL")
+    db.execute("CREATE INDEX service_stage_times_inner_gaps ON service_stage_times (source, service, month, "
+               "inner_gap_days)")
     rebuild_service_times(db)
 
 

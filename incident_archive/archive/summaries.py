@@ -6,11 +6,18 @@ join and sorted them per service for the median: 1.3 s at a million incidents. N
 
 - ``service_stage_times`` is a table (it was a view): one row per incident and service
   (a component's name, or "(no component)"), with its time to resolve, that time's
-  bucket (``HOURS_BUCKET``) and the first post of the service's previous incident.
+  bucket (``HOURS_BUCKET``), the month of its first post, the first post of the service's
+  previous incident and, when that is in the same month, the gap between them.
 - ``service_months``: per source, service and month of first post, the incidents, their
   first and last first posts, the previous incident before the month's first, the
   shortest and longest gap inside the month, and the count and sum of times to resolve.
 - ``service_month_hours``: per month, how many times to resolve fall in each bucket.
+
+The writer keeps the months by deltas (``apply_row_changes``): what a row adds is added
+when it joins and taken away when it leaves; only what does not add up (a month's
+first and last posts, its previous incident, its gaps' extremes) is read again, through
+indexes. ``rebuild_service_times`` computes everything afresh: the newest migration that
+changes these figures calls it, so it must work on that migration's schema.
 
 A query between two dates reads the kept months inside its bounds and the rows of the
 two months its bounds cut. Counts, means and gaps add up exactly; for a median it finds
@@ -26,13 +33,14 @@ from __future__ import annotations
 HOURS_BUCKET = ("case when {hours} is null then null when {hours} * 60 < 1 then 0 "
                 "else cast(round(ln({hours} * 60) * 20) as integer) + 1 end")
 
-SERVICE_ROW_COLUMNS = ("incident_id, source, service, impact, first_posted_at, first_response_at, investigating_at, "
-                       "identified_at, monitoring_at, resolved_post_at, postmortem_at, resolve_hours, resolve_bucket")
+SERVICE_ROW_COLUMNS = ("incident_id, source, service, impact, first_posted_at, month, first_response_at, "
+                       "investigating_at, identified_at, monitoring_at, resolved_post_at, postmortem_at, resolve_hours, "
+                       "resolve_bucket")
 
 # An incident's rows per service, from the writer's stage times and the incident's components.
 SERVICE_ROWS_SELECT = f"""
-    select incident_id, source, service, impact, first_posted_at, first_response_at, investigating_at,
-           identified_at, monitoring_at, resolved_post_at, postmortem_at, hours,
+    select incident_id, source, service, impact, first_posted_at, substr(first_posted_at, 1, 7), first_response_at,
+           investigating_at, identified_at, monitoring_at, resolved_post_at, postmortem_at, hours,
            {HOURS_BUCKET.format(hours="hours")}
     from (
         select st.incident_id, st.source, coalesce(c.name, '(no component)') as service, st.impact,
@@ -57,45 +65,88 @@ STAGES = {
 STAGE_COLUMNS = ", ".join(f"{stage}_n, {stage}_hours_sum" for stage in STAGES)
 STAGE_FIGURES = ", ".join(f"count({hours}), sum({hours})" for hours in STAGES.values())
 
-# The months of a service whose kept figures a change touched (temp.touched_months).
-IN_TOUCHED = "(source, service, month) IN (SELECT source, service, month FROM temp.touched_months)"
-ROWS_OF_TOUCHED = """
-    temp.touched_months t JOIN service_stage_times s ON s.source = t.source AND s.service = t.service
-         AND s.first_posted_at >= t.month AND s.first_posted_at < t.month || '~'
-"""
+# What a row adds to its month's kept figures, signed: +1 for a row that joins, -1 for one that leaves.
+ROW_FIGURES = ("s.source, s.service, s.month, s.first_posted_at, s.incident_id, s.resolve_hours, s.resolve_bucket, "
+               + ", ".join(f"{hours} AS {stage}_hours" for stage, hours in STAGES.items()))
+# Sums of signed values: a month's sum is NULL while it has no values to add, as sum() gives.
+SIGNED_SUMS = ", ".join(f"sum(sign * ({stage}_hours IS NOT NULL)), sum(sign * {stage}_hours)" for stage in STAGES)
+ADDED_SUMS = ", ".join(
+    f"{stage}_n = {stage}_n + excluded.{stage}_n, {stage}_hours_sum = CASE WHEN {stage}_n + excluded.{stage}_n > 0 "
+    f"THEN coalesce({stage}_hours_sum, 0) + coalesce(excluded.{stage}_hours_sum, 0) END" for stage in STAGES)
+CHANGED_MONTHS = "(source, service, month) IN (SELECT source, service, month FROM temp.row_changes)"
 
 
 def refresh_service_times(db, incident_ids: list[str]) -> None:
     """Rewrite these incidents' rows of ``service_stage_times`` from their stage times and
-    components, then the kept months they left or joined."""
+    components, then bring the kept months up to date by what left and what joined."""
     if not incident_ids:
         return
-    places = "SELECT source, service, first_posted_at, incident_id FROM service_stage_times " \
-             "WHERE incident_id IN ({marks}) AND first_posted_at IS NOT NULL"
-    points = set()  # where these incidents were and are in their services' order
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS row_changes AS SELECT 0 AS sign, {ROW_FIGURES} "
+               "FROM service_stage_times s WHERE 0")
+    db.execute("DELETE FROM temp.row_changes")
+    changes = ("INSERT INTO temp.row_changes SELECT {sign}, " + ROW_FIGURES + " FROM service_stage_times s "
+               "WHERE s.incident_id IN ({marks}) AND s.first_posted_at IS NOT NULL")
     for start in range(0, len(incident_ids), 500):
         chunk = incident_ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
-        points.update(db.execute(places.format(marks=marks), chunk).fetchall())
+        db.execute(changes.format(sign=-1, marks=marks), chunk)
         db.execute(f"DELETE FROM service_stage_times WHERE incident_id IN ({marks})", chunk)
         db.execute(f"INSERT OR IGNORE INTO service_stage_times ({SERVICE_ROW_COLUMNS}) "
                    + SERVICE_ROWS_SELECT.format(where=f"where st.incident_id in ({marks})"), chunk)
-        points.update(db.execute(places.format(marks=marks), chunk).fetchall())
-    refresh_months(db, {(source, service, at[:7]) for source, service, at, _ in points}, points)
+        db.execute(changes.format(sign=1, marks=marks), chunk)
+    apply_row_changes(db)
 
 
-def refresh_months(db, months, points=None) -> None:
-    """Recompute the kept figures of these (source, service, month)s, and of each one's
-    next month with incidents of the same service (its first incident's previous one may
-    have changed).
+def apply_row_changes(db) -> None:
+    """Bring the kept months up to date with the rows in ``temp.row_changes``.
 
-    ``points``: the (source, service, first post, incident) places a change left or took;
-    the rows there and the row after each get their ``previous_at`` again. None: every
-    row's ``previous_at`` is already right."""
+    Counts, sums and the histogram add the signed rows: a batch of new incidents costs a
+    few upserts per month, however many incidents the month already has. What does not
+    add up (first and last posts, the previous incident, the gaps' extremes) is read
+    again through indexes, for the changed months and each one's next month."""
+    # The previous incident of the service, by first post (ties in incident id order), for
+    # the changed rows and for the row after each place a row left or took.
+    db.execute("""
+        UPDATE service_stage_times AS r
+        SET previous_at = p.previous_at,
+            inner_gap_days = CASE WHEN p.previous_at >= r.month
+                                  THEN julianday(r.first_posted_at) - julianday(p.previous_at) END
+        FROM (SELECT s.rowid AS id, (SELECT p.first_posted_at FROM service_stage_times p
+                                     WHERE p.source = s.source AND p.service = s.service
+                                       AND (p.first_posted_at, p.incident_id) < (s.first_posted_at, s.incident_id)
+                                     ORDER BY p.first_posted_at DESC, p.incident_id DESC LIMIT 1) AS previous_at
+              FROM service_stage_times s
+              WHERE s.rowid IN (
+                  SELECT s.rowid FROM temp.row_changes t JOIN service_stage_times s
+                      ON s.source = t.source AND s.service = t.service AND s.incident_id = t.incident_id
+                  WHERE t.sign = 1
+                  UNION
+                  SELECT (SELECT s.rowid FROM service_stage_times s
+                          WHERE s.source = t.source AND s.service = t.service
+                            AND (s.first_posted_at, s.incident_id) > (t.first_posted_at, t.incident_id)
+                          ORDER BY s.first_posted_at, s.incident_id LIMIT 1)
+                  FROM temp.row_changes t)) AS p
+        WHERE r.rowid = p.id""")
+    db.execute(f"""
+        INSERT INTO service_months (source, service, month, incidents, resolved, resolve_hours_sum, {STAGE_COLUMNS})
+        SELECT source, service, month, sum(sign), sum(sign * (resolve_hours IS NOT NULL)), sum(sign * resolve_hours),
+               {SIGNED_SUMS}
+        FROM temp.row_changes WHERE true GROUP BY source, service, month
+        ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents, resolved = resolved + excluded.resolved,
+            resolve_hours_sum = CASE WHEN resolved + excluded.resolved > 0
+                                     THEN coalesce(resolve_hours_sum, 0) + coalesce(excluded.resolve_hours_sum, 0) END,
+            {ADDED_SUMS}""")
+    db.execute(f"DELETE FROM service_months WHERE incidents = 0 AND {CHANGED_MONTHS}")
+    db.execute("""
+        INSERT INTO service_month_hours (source, service, month, bucket, incidents)
+        SELECT source, service, month, resolve_bucket, sum(sign) FROM temp.row_changes
+        WHERE resolve_bucket IS NOT NULL GROUP BY source, service, month, resolve_bucket
+        ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
+    db.execute(f"DELETE FROM service_month_hours WHERE incidents = 0 AND {CHANGED_MONTHS}")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_months "
                "(source TEXT, service TEXT, month TEXT, PRIMARY KEY (source, service, month)) WITHOUT ROWID")
     db.execute("DELETE FROM temp.touched_months")
-    db.conn.executemany("INSERT OR IGNORE INTO temp.touched_months VALUES (?, ?, ?)", list(months))
+    db.execute("INSERT OR IGNORE INTO temp.touched_months SELECT source, service, month FROM temp.row_changes")
     db.execute("""
         INSERT OR IGNORE INTO temp.touched_months
         SELECT source, service, next FROM (
@@ -104,46 +155,20 @@ def refresh_months(db, months, points=None) -> None:
                                            AND s.first_posted_at > t.month || '~') AS next
             FROM temp.touched_months t
         ) WHERE next IS NOT NULL""")
-    if points is not None:
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_points (source TEXT, service TEXT, at TEXT, incident_id TEXT)")
-        db.execute("DELETE FROM temp.touched_points")
-        db.conn.executemany("INSERT INTO temp.touched_points VALUES (?, ?, ?, ?)", list(points))
-        # The previous incident of the service, by first post (ties in incident id order).
-        db.execute("""
-            UPDATE service_stage_times AS r SET previous_at = (
-                SELECT p.first_posted_at FROM service_stage_times p
-                WHERE p.source = r.source AND p.service = r.service
-                  AND (p.first_posted_at, p.incident_id) < (r.first_posted_at, r.incident_id)
-                ORDER BY p.first_posted_at DESC, p.incident_id DESC LIMIT 1)
-            WHERE r.rowid IN (
-                SELECT s.rowid FROM temp.touched_points t JOIN service_stage_times s
-                    ON s.source = t.source AND s.service = t.service AND s.incident_id = t.incident_id
-                UNION
-                SELECT (SELECT s.rowid FROM service_stage_times s
-                        WHERE s.source = t.source AND s.service = t.service
-                          AND (s.first_posted_at, s.incident_id) > (t.at, t.incident_id)
-                        ORDER BY s.first_posted_at, s.incident_id LIMIT 1)
-                FROM temp.touched_points t)""")
-    db.execute(f"DELETE FROM service_months WHERE {IN_TOUCHED}")
-    db.execute(f"DELETE FROM service_month_hours WHERE {IN_TOUCHED}")
-    # Inside a month, a row whose previous incident is in the same month has an inner gap;
-    # the month's first row's previous is before the month (or none).
-    db.execute(f"""
-        INSERT INTO service_months (source, service, month, incidents, first_at, last_at, previous_at,
-                                    gap_min_days, gap_max_days, resolved, resolve_hours_sum, {STAGE_COLUMNS})
-        SELECT t.source, t.service, t.month, count(*), min(s.first_posted_at), max(s.first_posted_at),
-               max(CASE WHEN s.previous_at < t.month THEN s.previous_at END),
-               min(CASE WHEN s.previous_at >= t.month THEN julianday(s.first_posted_at) - julianday(s.previous_at) END),
-               max(CASE WHEN s.previous_at >= t.month THEN julianday(s.first_posted_at) - julianday(s.previous_at) END),
-               count(s.resolve_hours), sum(s.resolve_hours), {STAGE_FIGURES}
-        FROM {ROWS_OF_TOUCHED}
-        GROUP BY t.source, t.service, t.month""")
-    db.execute(f"""
-        INSERT INTO service_month_hours (source, service, month, bucket, incidents)
-        SELECT t.source, t.service, t.month, s.resolve_bucket, count(*)
-        FROM {ROWS_OF_TOUCHED}
-        WHERE s.resolve_bucket IS NOT NULL
-        GROUP BY t.source, t.service, t.month, s.resolve_bucket""")
+    # A month's own rows: first_posted_at in [month, month || '~'); inner gaps by month.
+    db.execute("""
+        UPDATE service_months AS m SET
+            first_at = (SELECT min(s.first_posted_at) FROM service_stage_times s WHERE s.source = m.source
+                        AND s.service = m.service AND s.first_posted_at >= m.month AND s.first_posted_at < m.month || '~'),
+            last_at = (SELECT max(s.first_posted_at) FROM service_stage_times s WHERE s.source = m.source
+                       AND s.service = m.service AND s.first_posted_at >= m.month AND s.first_posted_at < m.month || '~'),
+            previous_at = (SELECT max(s.first_posted_at) FROM service_stage_times s WHERE s.source = m.source
+                           AND s.service = m.service AND s.first_posted_at < m.month),
+            gap_min_days = (SELECT min(s.inner_gap_days) FROM service_stage_times s
+                            WHERE s.source = m.source AND s.service = m.service AND s.month = m.month),
+            gap_max_days = (SELECT max(s.inner_gap_days) FROM service_stage_times s
+                            WHERE s.source = m.source AND s.service = m.service AND s.month = m.month)
+        WHERE (source, service, month) IN (SELECT source, service, month FROM temp.touched_months)""")
 
 
 def rebuild_service_times(db) -> None:
@@ -152,10 +177,28 @@ def rebuild_service_times(db) -> None:
     db.execute(f"INSERT OR IGNORE INTO service_stage_times ({SERVICE_ROW_COLUMNS}) "
                + SERVICE_ROWS_SELECT.format(where=""))
     db.execute("""
-        UPDATE service_stage_times AS r SET previous_at = p.previous_at
+        UPDATE service_stage_times AS r
+        SET previous_at = p.previous_at,
+            inner_gap_days = CASE WHEN p.previous_at >= r.month
+                                  THEN julianday(r.first_posted_at) - julianday(p.previous_at) END
         FROM (SELECT rowid AS id, lag(first_posted_at) OVER (PARTITION BY source, service
                                                             ORDER BY first_posted_at, incident_id) AS previous_at
               FROM service_stage_times WHERE first_posted_at IS NOT NULL) AS p
         WHERE r.rowid = p.id""")
-    refresh_months(db, db.execute("SELECT DISTINCT source, service, substr(first_posted_at, 1, 7) "
-                                  "FROM service_stage_times WHERE first_posted_at IS NOT NULL").fetchall())
+    db.execute("DELETE FROM service_months")
+    db.execute("DELETE FROM service_month_hours")
+    # A month's previous incident is the previous of its first row, the one row whose
+    # previous is before the month.
+    db.execute(f"""
+        INSERT INTO service_months (source, service, month, incidents, first_at, last_at, previous_at,
+                                    gap_min_days, gap_max_days, resolved, resolve_hours_sum, {STAGE_COLUMNS})
+        SELECT s.source, s.service, s.month, count(*), min(s.first_posted_at), max(s.first_posted_at),
+               max(CASE WHEN s.previous_at < s.month THEN s.previous_at END),
+               min(s.inner_gap_days), max(s.inner_gap_days), count(s.resolve_hours), sum(s.resolve_hours), {STAGE_FIGURES}
+        FROM service_stage_times s WHERE s.first_posted_at IS NOT NULL
+        GROUP BY s.source, s.service, s.month""")
+    db.execute("""
+        INSERT INTO service_month_hours (source, service, month, bucket, incidents)
+        SELECT source, service, month, resolve_bucket, count(*) FROM service_stage_times
+        WHERE resolve_bucket IS NOT NULL AND first_posted_at IS NOT NULL
+        GROUP BY source, service, month, resolve_bucket""")
