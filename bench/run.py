@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 import sqlite_utils
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.archive.overlaps import rebuild_overlaps
 from incident_archive.archive.summaries import rebuild_service_times
 from incident_archive.archive.views import VIEWS
 from incident_archive.core.sources import duration_seconds
@@ -166,9 +167,10 @@ def ingest_bench(folder: Path, n: int) -> dict:
 # What the writer writes for a new incident, table by table, in the order it writes them.
 INGESTED_TABLES = ["incidents", "incident_updates", "incident_versions", "update_versions", "incident_stage_times",
                    "incident_components", "component_impacts", "incident_regions", "service_stage_times"]
-# The figures the writer keeps per month, put once, as they stand after the last batch
-# (source_month_impacts is kept by triggers, in both archives).
-KEPT_TABLES = ["service_months", "service_month_hours"]
+# The figures the writer keeps (per month, and the overlaps between sources), put once,
+# as they stand after the last batch (source_month_impacts is kept by triggers, in both
+# archives).
+KEPT_TABLES = ["service_months", "service_month_hours", "source_islands", "source_overlaps"]
 
 
 def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZE) -> float:
@@ -241,6 +243,7 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         writer.index_new_text()
         db.execute(f"INSERT INTO incident_stage_times {STAGE_TIMES_SELECT} GROUP BY u.incident_id")
         rebuild_service_times(db)
+        rebuild_overlaps(db)
     db.execute("ANALYZE")
     db.close()
     port = 8600 + random.Random().randint(0, 300)

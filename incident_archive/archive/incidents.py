@@ -12,6 +12,7 @@ from incident_archive.archive.identity import (
     LESSER_UPDATE_PREFIXES, RESOLVED_STATUSES, changes, content_hash, id_shape, incident_key, keep_known_fields,
     missing, normalized, same_text, snapshot,
 )
+from incident_archive.archive.overlaps import refresh_overlaps
 from incident_archive.archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED_UPDATE_FIELDS
 from incident_archive.archive.summaries import refresh_service_times
 from incident_archive.archive.writing import Writer
@@ -220,6 +221,7 @@ class IncidentWriter(Writer):
         for key, (_, item) in pending.items():
             self._save_impacts_and_regions(key, item)
         refresh_service_times(self.db, list(pending))
+        refresh_overlaps(self.db)
 
     def index_new_text(self) -> None:
         """Add the rows inserted since the last call to the full-text indexes.
@@ -332,6 +334,7 @@ class IncidentWriter(Writer):
         self._save_components_of([(key, item)])
         self._save_impacts_and_regions(key, item)
         refresh_service_times(self.db, [key])
+        refresh_overlaps(self.db)
 
     def _save_components_of(self, incidents: list[tuple[str, IncidentItem]]) -> None:
         """The components incidents name, added when missing (see _save_component), and

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from incident_archive.archive.overlaps import rebuild_overlaps, window_end
 from incident_archive.archive.summaries import rebuild_service_times
 
 MIGRATIONS = Migrations("incident_archive")
@@ -549,6 +550,40 @@ def _service_months_by_deltas(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX service_stage_times_inner_gaps ON service_stage_times (source, service, month, "
                "inner_gap_days)")
     rebuild_service_times(db)
+
+
+def window_change_triggers() -> list[str]:
+    """Triggers that queue each incident whose window (start, resolution) changes, with
+    the window it had, whatever writes it (archive/overlaps.py applies the queue)."""
+    def queue(row: str) -> str:
+        return (f"INSERT OR IGNORE INTO window_changes (incident_id, source, old_start, old_end) "
+                f"SELECT {row}.id, {row}.source, {row}.started_at, "
+                f"CASE WHEN {row}.started_at IS NOT NULL THEN {window_end(row)} END;")
+    return [
+        "CREATE TRIGGER window_changes_insert AFTER INSERT ON incidents WHEN new.started_at IS NOT NULL BEGIN "
+        "INSERT OR IGNORE INTO window_changes (incident_id, source) VALUES (new.id, new.source); END",
+        "CREATE TRIGGER window_changes_update AFTER UPDATE OF started_at, resolved_at ON incidents "
+        f"WHEN old.started_at IS NOT new.started_at OR old.resolved_at IS NOT new.resolved_at BEGIN {queue('old')} END",
+        f"CREATE TRIGGER window_changes_delete AFTER DELETE ON incidents BEGIN {queue('old')} END",
+    ]
+
+
+@MIGRATIONS(name="source_overlaps")
+def _source_overlaps(db: sqlite_utils.Database) -> None:
+    """Per source and other source, the incidents that overlapped one of the other's,
+    kept by the writer: provider_cooccurrence probed every incident against every other
+    source, over 3 s at a million incidents (archive/overlaps.py)."""
+    db.execute("CREATE TABLE window_changes (incident_id TEXT PRIMARY KEY, source TEXT NOT NULL, old_start TEXT, "
+               "old_end TEXT)")
+    db.execute("CREATE TABLE source_islands (source TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT NOT NULL, "
+               "incidents INTEGER NOT NULL, length_class INTEGER NOT NULL)")
+    db.execute("CREATE INDEX source_islands_by_source ON source_islands (source, started_at, ended_at)")
+    db.execute("CREATE INDEX source_islands_by_length ON source_islands (length_class, started_at, ended_at, source)")
+    db.execute("CREATE TABLE source_overlaps (source TEXT NOT NULL, other_source TEXT NOT NULL, "
+               "incidents INTEGER NOT NULL, PRIMARY KEY (source, other_source)) WITHOUT ROWID")
+    for trigger in window_change_triggers():
+        db.execute(trigger)
+    rebuild_overlaps(db)
 
 
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.

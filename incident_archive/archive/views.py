@@ -298,17 +298,16 @@ VIEWS = {
                end as first_to_speak
         from timed
     """,
-    "provider_cooccurrence": f"""
-        select a.source, o.id as other_source, count(*) as incidents,
-               sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id
-                          and b.started_at < coalesce(a.resolved_at, {NOW})
-                          and coalesce(b.resolved_at, {NOW}) > a.started_at)) as overlapping,
-               round(100.0 * sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id
-                          and b.started_at < coalesce(a.resolved_at, {NOW})
-                          and coalesce(b.resolved_at, {NOW}) > a.started_at)) / count(*), 2) as probability_pct
-        from incidents a join sources o on o.kind != 'news'
-        where a.started_at is not null
-        group by a.source, o.id
+    # From the counts the writer keeps (archive/overlaps.py): of a source's incidents with a
+    # start, how many overlapped an incident of the other source (another of its own, for
+    # itself). An unresolved incident counts as still going on.
+    "provider_cooccurrence": """
+        select n.source, o.id as other_source, n.incidents, coalesce(c.incidents, 0) as overlapping,
+               round(100.0 * coalesce(c.incidents, 0) / n.incidents, 2) as probability_pct
+        from (select source, sum(incidents) as incidents from source_month_starts group by source) n
+        join sources o on o.kind != 'news'
+        left join source_overlaps c on c.source = n.source and c.other_source = o.id
+        order by n.source, o.id
     """,
     # What the archive holds per source, and how its crawls went: the home page's table.
     "source_overview": """

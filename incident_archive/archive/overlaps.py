@@ -1,0 +1,249 @@
+"""Which providers were down together: for each source and each other source, how many of
+the source's incidents overlapped an incident of the other. Kept by the writer, so the
+``provider_cooccurrence`` view reads a few thousand counts.
+
+The view used to probe every incident against every other source's incidents: about 50
+million probes at a million incidents from 50 sources (over 3 s, a time-out), and it
+grows with sources times incidents (6,000 sources would be billions).
+
+- An incident's window runs from its start to its resolution. An unresolved incident is
+  still going on: its window ends at ``OPEN_END``. A resolution before the start counts as
+  the start. Two windows overlap when each starts before the other ends: windows that
+  only touch do not.
+- ``source_islands``: per source, the stretches its incidents cover, each the union of
+  windows chained by overlaps, with how many incidents it holds. An incident overlaps
+  some incident of another source exactly when it overlaps one of that source's islands
+  (one index seek: the last island that starts before the incident ends). It overlaps
+  another incident of its own source exactly when its island holds more than one.
+- ``source_overlaps``: the counts, by source and other source.
+- Triggers on ``incidents`` queue each window that changes in ``window_changes``, with
+  the window it had; ``refresh_overlaps`` applies the queue in the writer's transaction.
+
+A change touches only a region of its source's time line: the islands its old and new
+windows meet. The islands there are computed again; the counts change by the incidents
+of other sources whose overlap with those islands changed (found through the pieces of
+time whose cover changed, usually none when a new incident falls inside an outage the
+source already had) and by the moved incidents' own overlaps.
+"""
+
+from __future__ import annotations
+
+OPEN_END = "9999-12-31T23:59:59Z"
+
+
+def window_end(row: str) -> str:
+    """The end of ``row``'s window (an incidents row or alias), as SQL."""
+    return (f"CASE WHEN {row}.resolved_at IS NULL THEN '{OPEN_END}' WHEN {row}.resolved_at < {row}.started_at "
+            f"THEN {row}.started_at ELSE {row}.resolved_at END")
+
+
+def island_flag(other: str, start: str, end: str) -> str:
+    """SQL: 1 when the window (start, end) overlaps an island of source ``other``."""
+    return (f"coalesce((SELECT j.ended_at > {start} FROM source_islands j WHERE j.source = {other} "
+            f"AND j.started_at < {end} ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), 0)")
+
+
+# Islands are indexed by length class and start: class k holds closed islands shorter
+# than 4^k hours, so those meeting a window start at most 4^k hours before it; the last
+# class holds open islands and those of years, read by start alone (few).
+LENGTH_CLASSES = 8
+LENGTH_CLASS = ("CASE WHEN ended_at = '" + OPEN_END + "' THEN " + str(LENGTH_CLASSES) + " "
+                + " ".join(f"WHEN (julianday(ended_at) - julianday(started_at)) * 24 < {4 ** k} THEN {k}"
+                           for k in range(LENGTH_CLASSES)) + f" ELSE {LENGTH_CLASSES} END")
+
+
+def meets_island(j: str, start: str, end: str, strict: bool) -> list[str]:
+    """Join conditions, one per branch of a UNION (one per length class): island ``j``
+    overlaps the window (start, end), or touches it when not ``strict``."""
+    before, after = ("<", ">") if strict else ("<=", ">=")
+    meets = f"{j}.started_at {before} {end} AND {j}.ended_at {after} {start}"
+    return [f"{j}.length_class = {k} AND {meets} AND {j}.started_at >= "
+            f"strftime('%Y-%m-%dT%H:%M:%SZ', julianday({start}) - {4 ** k} / 24.0)" for k in range(LENGTH_CLASSES)] \
+        + [f"{j}.length_class = {LENGTH_CLASSES} AND {meets}"]
+
+
+# Islands from windows in order, per group: a window that starts before every window so
+# far has ended joins their island; one that starts later (or just as one ended) begins
+# a new one. Ends in ascending order among equal starts: an instant at the very start of
+# a window does not overlap it.
+ISLANDS_OF = """
+    SELECT source, min(started_at) AS started_at, max(ended_at) AS ended_at, count(*) AS incidents FROM (
+        SELECT *, sum(begins) OVER (PARTITION BY grp ORDER BY started_at, ended_at ROWS UNBOUNDED PRECEDING) AS island
+        FROM (
+            SELECT *, CASE WHEN started_at < max(ended_at) OVER (
+                               PARTITION BY grp ORDER BY started_at, ended_at
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS begins
+            FROM ({windows})))
+    GROUP BY grp, island"""
+
+
+
+def refresh_overlaps(db) -> None:
+    """Apply the queued window changes to the islands and the counts."""
+    if not db.execute("SELECT 1 FROM window_changes LIMIT 1").fetchone():
+        return
+    temp = {
+        "window_moves": "incident_id TEXT, source TEXT, old_start TEXT, old_end TEXT, new_start TEXT, new_end TEXT",
+        "regions": "source TEXT, lo TEXT, hi TEXT",
+        "old_islands": "source TEXT, started_at TEXT, ended_at TEXT, incidents INTEGER",
+        "new_islands": "source TEXT, started_at TEXT, ended_at TEXT, incidents INTEGER",
+        "changed_pieces": "source TEXT, lo TEXT, hi TEXT, gap_lo TEXT, gap_hi TEXT",
+        "pairs": "incident_id TEXT, source TEXT, other_source TEXT, started_at TEXT, ended_at TEXT",
+        "overlap_deltas": "source TEXT, other_source TEXT, delta INTEGER",
+    }
+    for name, columns in temp.items():
+        db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({columns})")
+        db.execute(f"DELETE FROM temp.{name}")
+    for name in ("old_islands", "new_islands"):
+        db.execute(f"CREATE INDEX IF NOT EXISTS temp.{name}_by_source ON {name} (source, started_at, ended_at)")
+    db.execute(f"""
+        INSERT INTO temp.window_moves
+        SELECT c.incident_id, c.source, c.old_start, c.old_end, i.started_at,
+               CASE WHEN i.started_at IS NOT NULL THEN {window_end("i")} END
+        FROM window_changes c LEFT JOIN incidents i ON i.id = c.incident_id""")
+    db.execute("DELETE FROM window_changes")
+    db.execute("DELETE FROM temp.window_moves WHERE old_start IS new_start AND old_end IS new_end")
+    _regions(db)
+    db.execute("INSERT INTO temp.old_islands SELECT j.source, j.started_at, j.ended_at, j.incidents "
+               "FROM temp.regions r JOIN source_islands j ON j.source = r.source "
+               "AND j.started_at >= r.lo AND j.started_at <= r.hi")
+    windows = (f"SELECT r.rowid AS grp, i.source, i.started_at, {window_end('i')} AS ended_at FROM temp.regions r "
+               "CROSS JOIN incidents i ON i.source = r.source AND i.started_at >= r.lo AND i.started_at <= r.hi")
+    db.execute("INSERT INTO temp.new_islands " + ISLANDS_OF.format(windows=windows))
+    # Incidents of a source that overlap another of its own: the members of its islands of two or more.
+    db.execute("""
+        INSERT INTO temp.overlap_deltas
+        SELECT source, source, sum(sign * incidents) FROM (
+            SELECT 1 AS sign, * FROM temp.new_islands UNION ALL SELECT -1, * FROM temp.old_islands)
+        WHERE incidents > 1 GROUP BY source""")
+    _pairs_in_changed_pieces(db)
+    # What the moved incidents overlapped, and what unmoved ones overlapped of the changed islands.
+    own = ("SELECT source, other, {sign} * count(*) FROM (" + " UNION ".join(
+        "SELECT m.incident_id, m.source, j.source AS other FROM temp.window_moves m CROSS JOIN source_islands j "
+        "ON j.source != m.source AND " + meets for meets in meets_island("j", "m.{at}_start", "m.{at}_end", strict=True))
+        + ") GROUP BY source, other")
+    theirs = "SELECT p.source, p.other_source, {sign} * " + island_flag("p.other_source", "p.started_at", "p.ended_at") + \
+             " FROM temp.pairs p"
+    for sign, at in ((-1, "old"), (1, "new")):
+        if sign == 1:
+            db.execute("DELETE FROM source_islands WHERE rowid IN (SELECT j.rowid FROM temp.regions r "
+                       "JOIN source_islands j ON j.source = r.source AND j.started_at >= r.lo AND j.started_at <= r.hi)")
+            db.execute(f"INSERT INTO source_islands (source, started_at, ended_at, incidents, length_class) "
+                       f"SELECT source, started_at, ended_at, incidents, {LENGTH_CLASS} FROM temp.new_islands")
+        db.execute("INSERT INTO temp.overlap_deltas " + own.format(sign=sign, at=at))
+        db.execute("INSERT INTO temp.overlap_deltas " + theirs.format(sign=sign))
+    db.execute("""
+        INSERT INTO source_overlaps (source, other_source, incidents)
+        SELECT source, other_source, sum(delta) FROM temp.overlap_deltas WHERE true GROUP BY source, other_source
+        ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
+    db.execute("DELETE FROM source_overlaps WHERE incidents = 0 AND (source, other_source) IN "
+               "(SELECT source, other_source FROM temp.overlap_deltas)")
+
+
+def _regions(db) -> None:
+    """The stretches of each source's time line that its moved windows reach: each old and
+    new window with the islands it meets, merged where they meet, and grown until no
+    island crosses an end."""
+    spans = []
+    for at in ("old", "new"):
+        start, end = f"m.{at}_start", f"m.{at}_end"
+        last = ("(SELECT {column} FROM source_islands j WHERE j.source = m.source AND j.started_at <= " + start +
+                " ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1)")
+        spans.append(f"""
+            SELECT m.source,
+                   CASE WHEN {last.format(column="j.ended_at")} >= {start}
+                        THEN min({start}, {last.format(column="j.started_at")}) ELSE {start} END,
+                   max({end}, coalesce({last.format(column="j.ended_at")}, ''),
+                       coalesce((SELECT max(j.ended_at) FROM source_islands j WHERE j.source = m.source
+                                 AND j.started_at >= {start} AND j.started_at <= {end}), ''))
+            FROM temp.window_moves m WHERE {start} IS NOT NULL""")
+    db.execute("INSERT INTO temp.regions " + " UNION ALL ".join(spans))
+    while True:
+        # Merge regions that meet; then grow each over the islands that start inside it.
+        merged = db.execute("""
+            SELECT source, min(lo), max(hi) FROM (
+                SELECT *, sum(begins) OVER (PARTITION BY source ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS part
+                FROM (SELECT *, CASE WHEN lo <= max(hi) OVER (PARTITION BY source ORDER BY lo, hi
+                                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                                     THEN 0 ELSE 1 END AS begins FROM temp.regions))
+            GROUP BY source, part""").fetchall()
+        db.execute("DELETE FROM temp.regions")
+        db.conn.executemany("INSERT INTO temp.regions VALUES (?, ?, ?)", merged)
+        grown = db.execute("""
+            UPDATE temp.regions AS r SET hi = (SELECT max(j.ended_at) FROM source_islands j WHERE j.source = r.source
+                                               AND j.started_at >= r.lo AND j.started_at <= r.hi)
+            WHERE (SELECT max(j.ended_at) FROM source_islands j WHERE j.source = r.source
+                   AND j.started_at >= r.lo AND j.started_at <= r.hi) > r.hi""").rowcount
+        if not grown:
+            return
+
+
+def _pairs_in_changed_pieces(db) -> None:
+    """Unmoved incidents of other sources that meet a piece of time whose cover by the
+    changed source's islands differs before and after: theirs are the overlaps that may
+    have changed. A piece is an island end or start (an instant) or the stretch between
+    two; an instant is covered inside an island or by an island of no length."""
+    def covered(islands: str) -> str:
+        """The last island that starts by a stretch covers it when it lasts past its end;
+        an instant is covered inside an island, or by an island of no length there."""
+        def last(at: str, column: str, before: str) -> str:
+            return (f"(SELECT j.{column} FROM temp.{islands} j WHERE j.source = p.source AND j.started_at {before} {at} "
+                    f"ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1)")
+        return (f"CASE WHEN p.lo < p.hi THEN coalesce({last('p.lo', 'ended_at', '<=')} >= p.hi, 0) "
+                f"ELSE coalesce({last('p.lo', 'ended_at', '<')} > p.lo, 0) OR exists(SELECT 1 FROM temp.{islands} j "
+                f"WHERE j.source = p.source AND j.started_at = p.lo AND j.ended_at = p.lo) END")
+
+    db.execute(f"""
+        INSERT INTO temp.changed_pieces
+        WITH ends AS (
+            SELECT DISTINCT source, at FROM (
+                SELECT source, started_at AS at FROM temp.old_islands UNION ALL SELECT source, ended_at FROM temp.old_islands
+                UNION ALL SELECT source, started_at FROM temp.new_islands UNION ALL SELECT source, ended_at FROM temp.new_islands)
+        ), pieces AS (
+            SELECT source, at AS lo, at AS hi FROM ends
+            UNION ALL
+            SELECT source, lo, hi FROM (SELECT source, at AS lo, lead(at) OVER (PARTITION BY source ORDER BY at) AS hi
+                                        FROM ends) WHERE hi IS NOT NULL
+        ), covered AS (
+            SELECT p.source, p.lo, p.hi, {covered("old_islands")} AS before, {covered("new_islands")} AS after
+            FROM pieces p
+        )
+        SELECT p.source, p.lo, p.hi,
+               CASE WHEN p.after THEN coalesce((SELECT j.ended_at FROM source_islands j WHERE j.source = p.source
+                   AND j.started_at <= p.lo ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), '') ELSE '' END,
+               CASE WHEN p.after THEN coalesce((SELECT j.started_at FROM source_islands j WHERE j.source = p.source
+                   AND j.started_at >= p.hi ORDER BY j.started_at LIMIT 1), '{OPEN_END}') ELSE '{OPEN_END}' END
+        FROM covered p WHERE before != after""")
+    # Through the islands of the other sources that touch a piece, to their incidents. An
+    # overlap a piece newly covered makes was with an incident inside the gap that held it
+    # (gap_lo to gap_hi, the source's islands before): one that reached past it overlapped
+    # an island already.
+    db.execute("INSERT INTO temp.pairs " + " UNION ".join(f"""
+        SELECT i.id, i.source, p.source, i.started_at, {window_end("i")}
+        FROM temp.changed_pieces p
+        CROSS JOIN source_islands j ON j.source != p.source AND {meets}
+        CROSS JOIN incidents i ON i.source = j.source AND i.started_at >= max(j.started_at, p.gap_lo)
+                               AND i.started_at <= min(j.ended_at, p.hi)
+        WHERE {window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
+          AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)""" for meets in meets_island(
+        "j", "p.lo", "p.hi", strict=False)))
+
+
+def rebuild_overlaps(db) -> None:
+    """Every island and count afresh, from every incident (an archive made before them)."""
+    db.execute("DELETE FROM window_changes")
+    db.execute("DELETE FROM source_islands")
+    db.execute("DELETE FROM source_overlaps")
+    windows = f"SELECT source AS grp, source, started_at, {window_end('i')} AS ended_at FROM incidents i " \
+              "WHERE started_at IS NOT NULL"
+    db.execute(f"INSERT INTO source_islands (source, started_at, ended_at, incidents, length_class) "
+               f"SELECT *, {LENGTH_CLASS} FROM (" + ISLANDS_OF.format(windows=windows) + ")")
+    db.execute(f"""
+        INSERT INTO source_overlaps (source, other_source, incidents)
+        SELECT source, other, sum(flag) FROM (
+            SELECT i.source, o.source AS other, {island_flag("o.source", "i.started_at", window_end("i"))} AS flag
+            FROM incidents i, (SELECT DISTINCT source FROM source_islands) o
+            WHERE i.started_at IS NOT NULL AND o.source != i.source
+            UNION ALL
+            SELECT source, source, incidents FROM source_islands WHERE incidents > 1)
+        GROUP BY source, other HAVING sum(flag) > 0""")

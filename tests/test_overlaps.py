@@ -1,0 +1,121 @@
+"""The kept overlap counts answer provider_cooccurrence exactly as probing every incident does.
+
+The reference is the view's SQL before the counts were kept (every incident against
+every other source's incidents), with an unresolved incident going on for ever and a
+resolution before the start read as the start. Windows here are crowded on purpose:
+instants, open incidents, copies of one window, windows that only touch, resolutions
+before the start; they arrive in any order, in batches and one by one, and then move.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from incident_archive.archive.overlaps import OPEN_END, rebuild_overlaps, refresh_overlaps
+from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.core.items import IncidentItem, UpdateItem
+
+END = f"coalesce(case when {{t}}.resolved_at < {{t}}.started_at then {{t}}.started_at else {{t}}.resolved_at end, " \
+      f"'{OPEN_END}')"
+REFERENCE = f"""
+    select a.source, o.id as other_source, count(*) as incidents,
+           sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id and b.started_at is not null
+                      and b.started_at < {END.format(t="a")} and {END.format(t="b")} > a.started_at)) as overlapping
+    from incidents a join sources o on o.kind != 'news'
+    where a.started_at is not null
+    group by a.source, o.id order by a.source, o.id"""
+START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+SOURCES = ["s1", "s2", "s3", "s4"]
+
+
+def at(minutes: int) -> str:
+    return (START + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window(rng: random.Random) -> tuple[str, str | None]:
+    begin = rng.choice([rng.randint(0, 3000), rng.choice([100, 500, 500, 1200])])  # some share a start
+    length = rng.choice([0, 0, 5, 30, 60, 240, 900, -30, None])  # None: still going on; negative: bad data
+    return at(begin), (None if length is None else at(begin + length))
+
+
+def incident(rng: random.Random, n: int) -> IncidentItem:
+    started, resolved = window(rng)
+    return IncidentItem(source=rng.choice(SOURCES), native_id=f"i{n}", title=f"Incident {n}", impact="minor",
+                        impact_raw="minor", status="resolved" if resolved else "investigating", started_at=started,
+                        resolved_at=resolved, updates=[UpdateItem(f"u{n}", "investigating", f"Looking {n}", started)])
+
+
+def kept_and_reference(db) -> tuple[list, list]:
+    kept = db.conn.execute("select source, other_source, incidents, overlapping from provider_cooccurrence "
+                           "order by source, other_source").fetchall()
+    return kept, db.conn.execute(REFERENCE).fetchall()
+
+
+def islands_and_counts(db) -> list:
+    return [db.conn.execute(f"select * from {table} order by 1, 2, 3").fetchall()
+            for table in ("source_islands", "source_overlaps")]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed):
+    rng = random.Random(seed)
+    writer = ArchiveWriter(open_archive(tmp_path / "archive.db"))
+    for source in SOURCES:
+        writer.save_source(source, "statuspage", source, f"https://{source}.example")
+    writer.save_source("news", "news", "News", "https://news.example")
+    items = [incident(rng, n) for n in range(300)]
+    writer.save_incidents(items[:200], "2026-01-01T00:00:00Z")
+    kept, reference = kept_and_reference(writer.db)
+    assert kept == reference
+    assert sum(row[3] for row in reference) > 100  # crowded: many overlaps, across and within sources
+    for item in items[200:]:
+        writer.save_incident(item, "2026-01-01T00:00:00Z")
+    assert kept_and_reference(writer.db)[0] == kept_and_reference(writer.db)[1]
+
+    # Pages change: incidents move, resolve, stay open.
+    for item in rng.sample(items, 80):
+        started, resolved = window(rng)
+        writer.save_incident(dataclasses.replace(item, started_at=started, resolved_at=resolved),
+                             "2026-01-02T00:00:00Z")
+    kept, reference = kept_and_reference(writer.db)
+    assert kept == reference
+    by_writer = islands_and_counts(writer.db)
+    rebuild_overlaps(writer.db)
+    assert islands_and_counts(writer.db) == by_writer
+
+    # Whoever changes a window, the triggers queue it.
+    with writer.db.conn:
+        for incident_id, in writer.db.execute("select id from incidents order by random() limit 40").fetchall():
+            started, resolved = window(rng)
+            writer.db.execute("update incidents set started_at = ?, resolved_at = ? where id = ?",
+                              [started, resolved, incident_id])
+        writer.db.execute("update incidents set started_at = null where id in "
+                          "(select id from incidents order by random() limit 5)")
+        refresh_overlaps(writer.db)
+    kept, reference = kept_and_reference(writer.db)
+    assert kept == reference
+
+
+def test_a_change_beside_an_outage_that_only_touches_it(tmp_path):
+    """s1 is down 100-160 and, just after, 160-500 (two incidents, one island): a new
+    incident at 90-110 must recount the first island without cutting the second."""
+    writer = ArchiveWriter(open_archive(tmp_path / "archive.db"))
+    for source in ("s1", "s2"):
+        writer.save_source(source, "statuspage", source, f"https://{source}.example")
+
+    def item(source: str, n: int, begin: int, end: int) -> IncidentItem:
+        return IncidentItem(source=source, native_id=f"i{n}", title=f"Incident {n}", impact="minor",
+                            impact_raw="minor", status="resolved", started_at=at(begin), resolved_at=at(end),
+                            updates=[UpdateItem(f"u{n}", "resolved", "Fixed", at(end))])
+
+    writer.save_incidents([item("s1", 1, 100, 160), item("s1", 2, 160, 400), item("s1", 3, 300, 500),
+                           item("s2", 4, 450, 460)], "2026-01-01T00:00:00Z")
+    writer.save_incident(item("s1", 5, 90, 110), "2026-01-01T00:00:00Z")
+    kept, reference = kept_and_reference(writer.db)
+    assert kept == reference
+    assert writer.db.execute("select started_at, ended_at, incidents from source_islands where source = 's1' "
+                             "order by started_at").fetchall() == [(at(90), at(160), 2), (at(160), at(500), 2)]
