@@ -170,7 +170,7 @@ INGESTED_TABLES = ["incidents", "incident_updates", "incident_versions", "update
 # The figures the writer keeps (per month, and the overlaps between sources), put once,
 # as they stand after the last batch (source_month_impacts is kept by triggers, in both
 # archives).
-KEPT_TABLES = ["service_months", "service_month_hours", "source_islands", "source_overlaps"]
+KEPT_TABLES = ["service_months", "service_month_hours", "service_year_hours", "source_islands", "source_overlaps"]
 
 
 def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZE) -> float:

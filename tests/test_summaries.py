@@ -53,7 +53,10 @@ REFERENCE = {
 BOUNDS = [("", ""), ("2024-01-01", "2024-12-31"), ("2023-03-15", "2024-02-10T12:00:00Z"), ("2024-05", "2024-05"),
           ("2024-05-20", "2024-05-21"), ("2023-07-01T06:00:00Z", ""), ("", "2023-11"), ("2025-06-01", "2025-01-01"),
           ("2024", "2024"), ("2023-06", "2024-06-30"), ("2024-02-01T00:00:00Z", "2024-03-31T12:00:00Z"),
-          ("2024-03-10", "2024-03"), ("2024-03", "2024-03-10")]
+          ("2024-03-10", "2024-03"), ("2024-03", "2024-03-10"),
+          # whole years, alone and with months before and after
+          ("2023-01-01", "2024-12-31"), ("2023-02", "2025-01-15"), ("2023", "2023-12"), ("2022-12-31T12:00:00Z", ""),
+          ("2023-01-01", "2024-12-15"), ("2024-01-01T00:00:01Z", "2025-12-31")]
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 
 
@@ -101,7 +104,8 @@ def kept_rows(db) -> dict:
     """Every kept row, floats to 9 places (sums kept by adding and taking away may differ
     from sums made afresh in the last bits)."""
     order = {"service_stage_times": "incident_id, service", "service_months": "source, service, month",
-             "service_month_hours": "source, service, month, bucket"}
+             "service_month_hours": "source, service, month, bucket",
+             "service_year_hours": "source, service, year, bucket"}
     return {table: [tuple(round(v, 9) if isinstance(v, float) else v for v in row)
                     for row in db.execute(f"select * from {table} order by {columns}").fetchall()]
             for table, columns in order.items()}

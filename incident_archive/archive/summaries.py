@@ -11,7 +11,8 @@ join and sorted them per service for the median: 1.3 s at a million incidents. N
 - ``service_months``: per source, service and month of first post, the incidents, their
   first and last first posts, the previous incident before the month's first, the
   shortest and longest gap inside the month, and the count and sum of times to resolve.
-- ``service_month_hours``: per month, how many times to resolve fall in each bucket.
+- ``service_month_hours``: per month, how many times to resolve fall in each bucket;
+  ``service_year_hours``, the same per year (a year's query reads one histogram, not 12).
 
 The writer keeps the months by deltas (``apply_row_changes``): what a row adds is added
 when it joins and taken away when it leaves; only what does not add up (a month's
@@ -143,6 +144,13 @@ def apply_row_changes(db) -> None:
         WHERE resolve_bucket IS NOT NULL GROUP BY source, service, month, resolve_bucket
         ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
     db.execute(f"DELETE FROM service_month_hours WHERE incidents = 0 AND {CHANGED_MONTHS}")
+    db.execute("""
+        INSERT INTO service_year_hours (source, service, year, bucket, incidents)
+        SELECT source, service, substr(month, 1, 4), resolve_bucket, sum(sign) FROM temp.row_changes
+        WHERE resolve_bucket IS NOT NULL GROUP BY source, service, substr(month, 1, 4), resolve_bucket
+        ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
+    db.execute("DELETE FROM service_year_hours WHERE incidents = 0 AND (source, service, year) IN "
+               "(SELECT source, service, substr(month, 1, 4) FROM temp.row_changes)")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_months "
                "(source TEXT, service TEXT, month TEXT, PRIMARY KEY (source, service, month)) WITHOUT ROWID")
     db.execute("DELETE FROM temp.touched_months")
@@ -187,6 +195,7 @@ def rebuild_service_times(db) -> None:
         WHERE r.rowid = p.id""")
     db.execute("DELETE FROM service_months")
     db.execute("DELETE FROM service_month_hours")
+    db.execute("DELETE FROM service_year_hours")
     # A month's previous incident is the previous of its first row, the one row whose
     # previous is before the month.
     db.execute(f"""
@@ -202,3 +211,7 @@ def rebuild_service_times(db) -> None:
         SELECT source, service, month, resolve_bucket, count(*) FROM service_stage_times
         WHERE resolve_bucket IS NOT NULL AND first_posted_at IS NOT NULL
         GROUP BY source, service, month, resolve_bucket""")
+    db.execute("""
+        INSERT INTO service_year_hours (source, service, year, bucket, incidents)
+        SELECT source, service, substr(month, 1, 4), bucket, sum(incidents) FROM service_month_hours
+        GROUP BY source, service, substr(month, 1, 4), bucket""")

@@ -18,9 +18,18 @@ NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 # Months wholly inside the bounds (from kept_from, before kept_until) are read from the
 # figures the writer keeps (archive/summaries.py); a month a bound cuts (lo_cut, hi_cut),
 # row by row. Month names compare as text: '2024-01~' sorts after every time of January
-# and before '2024-02'.
+# and before '2024-02'. The years wholly inside (from years_from, before years_until;
+# none unless whole_years) have histograms of their own, so a year is one read, not twelve.
 BOUNDS = """
         bounds as (
+            select *, years_from < years_until as whole_years from (
+            select *,
+                   case when kept_from <= substr(kept_from, 1, 4) || '-01' then substr(kept_from, 1, 4)
+                        else printf('%04d', substr(kept_from, 1, 4) + 1) end as years_from,
+                   case when substr(kept_until, 1, 4) || '-12' >= kept_until then substr(kept_until, 1, 4)
+                        when substr(kept_until, 1, 4) = '9999' then '9999~'
+                        else printf('%04d', substr(kept_until, 1, 4) + 1) end as years_until
+            from (
             select lo, hi, lo_cut, hi_cut,
                    case when lo_cut then lo_month || '~' else lo_month end as kept_from,
                    case when hi_cut then hi_month else hi_month || '~' end as kept_until,
@@ -31,7 +40,7 @@ BOUNDS = """
                 from (
                     select lo, hi, substr(lo, 1, 7) as lo_month, substr(hi, 1, 7) as hi_month from (
                         select coalesce(nullif(:since, ''), '0000') as lo,
-                               coalesce(nullif(:until, ''), '9999') || '~' as hi))))"""
+                               coalesce(nullif(:until, ''), '9999') || '~' as hi))))))"""
 
 def cut_month_rows(name: str, table: str, columns: str) -> str:
     """A CTE of ``table``'s rows in the months a bound cuts, within the bounds."""
@@ -76,7 +85,16 @@ TIME_TO_RESOLVE = f"""
         ), buckets as (
             select source, service, bucket, sum(n) as n from (
                 select h.source, h.service, h.bucket, h.incidents as n
-                from service_month_hours h, bounds b where h.month >= b.kept_from and h.month < b.kept_until
+                from service_year_hours h, bounds b
+                where b.whole_years and h.year >= b.years_from and h.year < b.years_until
+                union all
+                select h.source, h.service, h.bucket, h.incidents
+                from service_month_hours h, bounds b
+                where h.month >= b.kept_from and h.month < case when b.whole_years then b.years_from else b.kept_until end
+                union all
+                select h.source, h.service, h.bucket, h.incidents
+                from service_month_hours h, bounds b
+                where b.whole_years and h.month >= b.years_until and h.month < b.kept_until
                 union all
                 select source, service, resolve_bucket, 1 from edge where resolve_bucket is not null
             ) group by source, service, bucket
@@ -90,16 +108,19 @@ TIME_TO_RESOLVE = f"""
                                                 else (9 * total + 9) / 10 end as rank
                 from upto u, (select 'low' as name union all select 'high' union all select 'p90') r
             ) where rank > upto - n and rank <= upto
+        ), wanted as materialized (
+            select row_number() over () as grp, source, service, bucket
+            from (select distinct source, service, bucket from located)
+        ), numbered as (
+            select w.grp, s.resolve_hours as hours,
+                   row_number() over (partition by w.grp order by s.resolve_hours) as place
+            from wanted w, bounds b
+            join service_stage_times s indexed by service_stage_times_by_bucket
+                 on s.source = w.source and s.service = w.service and s.resolve_bucket = w.bucket
+            where s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
         ), valued as (
-            select source, service, bucket, place, hours from (
-                select s.source, s.service, s.resolve_bucket as bucket, s.resolve_hours as hours,
-                       row_number() over (partition by s.source, s.service, s.resolve_bucket
-                                          order by s.resolve_hours) as place
-                from (select distinct source, service, bucket from located) l, bounds b
-                join service_stage_times s indexed by service_stage_times_by_bucket
-                     on s.source = l.source and s.service = l.service and s.resolve_bucket = l.bucket
-                where s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
-            ) where (source, service, bucket, place) in (select source, service, bucket, place from located)
+            select w.source, w.service, w.bucket, n.place, n.hours from numbered n join wanted w on w.grp = n.grp
+            where (w.source, w.service, w.bucket, n.place) in (select source, service, bucket, place from located)
         )
         select t.source as source, t.service as service, t.total as incidents, round(t.hours / t.total, 2) as mean_hours,
                round((max(case when l.name = 'low' then v.hours end)
