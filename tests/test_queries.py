@@ -106,3 +106,29 @@ def test_views_over_every_incident_are_served_without_a_count(archive):
     assert get(ds, "/archive/incidents.json").json()["filtered_table_rows_count"] == 2
     counted = get(ds, "/archive/incident_stages.json?_nocount=").json()
     assert counted["filtered_table_rows_count"] == 2  # asked for, still given
+
+
+def test_a_time_prefix_filter_reads_the_index_and_finds_the_same_rows(archive):
+    writer = ArchiveWriter(open_archive(archive))
+    for native_id, started in (("b1", "2023-12-31T23:59:59Z"), ("b2", "2025-01-01T00:00:00Z")):
+        writer.save_incident(IncidentItem(source="cloud", native_id=native_id, title=f"Edge {native_id}",
+                                          impact="minor", impact_raw="minor", status="resolved", started_at=started,
+                                          resolved_at=started, updates=[UpdateItem("u1", "resolved", "Done.", started)]))
+    writer.db.close()
+    ds = datasette_instance(archive)
+
+    def filtered(query: str) -> tuple[list[str], str]:
+        answer = get(ds, "/archive/incidents.json?" + query).json()
+        return sorted(row[0] for row in answer["rows"]), answer["query"]["sql"]
+
+    ids, sql = filtered("started_at__startswith=2024")
+    assert ids == ["cloud:a1", "cloud:a2"]
+    assert "like" not in sql.lower() and '"started_at" >= ' in sql and '"started_at" < ' in sql
+    assert filtered("started_at__startswith=2024-12-26T19")[0] == ["cloud:a1", "cloud:a2"]
+    assert filtered("started_at__startswith=2023-12-31T23:59:59Z")[0] == ["cloud:b1"]
+    # Not a time prefix, or not a time column: Datasette's own LIKE, which ignores case.
+    ids, sql = filtered("started_at__startswith=2024-12-26t19")
+    assert ids == ["cloud:a1", "cloud:a2"] and "like" in sql.lower()
+    assert "like" in filtered("title__startswith=power")[1].lower()
+    csv = get(ds, "/archive/incidents.csv?started_at__startswith=2025&_size=max").text
+    assert "cloud:b2" in csv and "cloud:a1" not in csv

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from incident_archive.archive.facets import CountedFacet
 from incident_archive.archive.search import fts_terms, match_counts, search_redirect
+from incident_archive.archive.prefixes import prefixes_as_ranges
 from incident_archive.archive.uncounted import without_counts
 
 # The longest text or blob any query may make or return: far above any article or review,
@@ -29,7 +30,7 @@ MAX_VALUE_BYTES = 4 * 1024 * 1024
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return lambda app: search_redirect(without_counts(app, datasette), datasette)
+    return lambda app: search_redirect(without_counts(prefixes_as_ranges(app), datasette), datasette)
 
 
 @hookimpl
