@@ -32,6 +32,7 @@ from incident_archive.archive.store import ArchiveWriter, open_archive
 from incident_archive.archive.overlaps import rebuild_overlaps
 from incident_archive.archive.summaries import rebuild_service_times
 from incident_archive.archive.views import VIEWS
+from incident_archive.archive.web import load_metadata
 from incident_archive.core.sources import duration_seconds
 from incident_archive.core.times import ISO_FORMAT
 from incident_archive.archive.incidents import STAGE_TIMES_SELECT, IncidentWriter
@@ -216,6 +217,21 @@ def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZ
     return timed
 
 
+def dashboard_chart_queries(db_path: Path) -> dict[str, str]:
+    """The SQL each chart and filter of the dashboards asks for (datasette-dashboards
+    fetches it from the database's JSON API), with no filter chosen: its ``[[ ... ]]``
+    parts dropped."""
+    metadata = load_metadata(db_path)
+    paths = {}
+    for dashboard in metadata["plugins"]["datasette-dashboards"].values():
+        parts = [("chart", name, chart) for name, chart in dashboard["charts"].items()]
+        parts += [("filter", name, part) for name, part in dashboard["filters"].items() if "query" in part]
+        for kind, name, part in parts:
+            sql = re.sub(r"\[\[.*?\]\]", "", part["query"], flags=re.S)
+            paths[f"dashboard {kind} {name}"] = ".json?" + urlencode({"sql": sql, "_shape": "array"})
+    return paths
+
+
 def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
     """Datasette's response times on an archive of n incidents, 5 updates each."""
     db_path = folder / "archive.db"
@@ -281,6 +297,7 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
             "articles_for_incident": "/articles_for_incident?incident_id=p7:i123457",
             "page_as_of": "/page_as_of?" + urlencode({"source": "p7", "at": "2024-06-01T12:00:00Z"}),
         })
+        others.update(dashboard_chart_queries(db_path))
         timings = {}
         for name, path in [*pages.items(), *others.items()]:
             samples, status = [], None

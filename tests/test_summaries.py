@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
-from incident_archive.archive.summaries import rebuild_service_times
+from incident_archive.archive.summaries import rebuild_service_times, resolve_band, resolve_band_label
 from incident_archive.archive.views import QUERIES
 from incident_archive.core.items import ComponentItem, IncidentItem, UpdateItem
 
@@ -49,6 +49,18 @@ REFERENCE = {
                sum(impact = 'minor') as minor, sum(impact = 'none') as "none",
                sum(impact = 'maintenance') as maintenance
         from (select distinct incident_id, source, impact from ({ROWS})) group by source order by source""",
+    "incidents_started_between": f"""
+        select source, count(*) as incidents, sum(impact = 'critical') as critical, sum(impact = 'major') as major,
+               sum(impact = 'minor') as minor, sum(impact = 'none') as "none",
+               sum(impact = 'maintenance') as maintenance
+        from incidents where started_at >= coalesce(nullif(:since, ''), '0000')
+          and started_at <= coalesce(nullif(:until, ''), '9999') || '~' group by source""",
+    "resolve_bands_between": f"""
+        select source, band, {resolve_band_label("band")} as duration, count(*) as incidents,
+               round(sum(hours), 4) as hours
+        from (select source, hours, {resolve_band("hours")} as band
+              from (select distinct incident_id, source, hours from ({ROWS})) where hours is not null)
+        group by source, band""",
 }
 BOUNDS = [("", ""), ("2024-01-01", "2024-12-31"), ("2023-03-15", "2024-02-10T12:00:00Z"), ("2024-05", "2024-05"),
           ("2024-05-20", "2024-05-21"), ("2023-07-01T06:00:00Z", ""), ("", "2023-11"), ("2025-06-01", "2025-01-01"),
@@ -80,7 +92,7 @@ def incident(rng: random.Random, source: str, n: int, begin: float, components: 
 def answers(db, name: str, since: str, until: str, reference: bool) -> list[dict]:
     cursor = db.conn.execute(REFERENCE[name] if reference else QUERIES[name], {"since": since, "until": until})
     columns = [d[0] for d in cursor.description]
-    return sorted((dict(zip(columns, row)) for row in cursor.fetchall()), key=lambda r: (r["source"], r.get("service")))
+    return sorted((dict(zip(columns, row)) for row in cursor.fetchall()), key=lambda r: [str(v) for v in r.values()])
 
 
 STAGE_DURATIONS = """

@@ -13,7 +13,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from incident_archive.archive.overlaps import rebuild_overlaps, window_end
-from incident_archive.archive.summaries import rebuild_service_times
+from incident_archive.archive.summaries import rebuild_service_times, resolve_band
 
 MIGRATIONS = Migrations("incident_archive")
 
@@ -472,6 +472,18 @@ def _facet_counts(db: sqlite_utils.Database) -> None:
             db.execute(trigger)
 
 
+def counting_triggers(counts: str, table: str, columns: list[str], change) -> list[str]:
+    """Triggers keeping ``counts`` for ``table``: ``change(row, step)`` is the statement
+    adding a row's part (step 1) or taking it away (-1); an update of ``columns`` does both."""
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+    return [
+        f"CREATE TRIGGER {counts}_insert AFTER INSERT ON {table} BEGIN {change('new', '1')} END",
+        f"CREATE TRIGGER {counts}_delete AFTER DELETE ON {table} BEGIN {change('old', '-1')} END",
+        f"CREATE TRIGGER {counts}_update AFTER UPDATE OF {', '.join(columns)} ON {table} "
+        f"WHEN {changed} BEGIN {change('old', '-1')} {change('new', '1')} END",
+    ]
+
+
 def month_count_triggers(counts: str, table: str, time_column: str) -> list[str]:
     """Triggers that keep ``counts`` (source, month, impact, incidents) for ``table``'s
     rows by the month of ``time_column``, whatever writes them."""
@@ -481,13 +493,7 @@ def month_count_triggers(counts: str, table: str, time_column: str) -> list[str]
                 f"WHERE {row}.{time_column} IS NOT NULL "
                 f"ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents;")
 
-    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("source", time_column, "impact"))
-    return [
-        f"CREATE TRIGGER {counts}_insert AFTER INSERT ON {table} BEGIN {change('new', '1')} END",
-        f"CREATE TRIGGER {counts}_delete AFTER DELETE ON {table} BEGIN {change('old', '-1')} END",
-        f"CREATE TRIGGER {counts}_update AFTER UPDATE OF source, {time_column}, impact ON {table} "
-        f"WHEN {changed} BEGIN {change('old', '-1')} {change('new', '1')} END",
-    ]
+    return counting_triggers(counts, table, ["source", time_column, "impact"], change)
 
 
 def create_month_counts(db: sqlite_utils.Database, counts: str, table: str, time_column: str) -> None:
@@ -592,6 +598,35 @@ def _source_overlaps(db: sqlite_utils.Database) -> None:
     for trigger in window_change_triggers():
         db.execute(trigger)
     rebuild_overlaps(db)
+
+
+def resolve_band_triggers() -> list[str]:
+    """Triggers that keep ``source_month_resolves`` (source, month of first post, band of
+    time to resolve: incidents and their hours) for the stage times, whatever writes them."""
+    def change(row: str, step: str) -> str:
+        hours = f"(julianday({row}.resolved_post_at) - julianday({row}.first_response_at)) * 24"
+        return (f"INSERT INTO source_month_resolves (source, month, band, incidents, hours_sum) "
+                f"SELECT {row}.source, substr({row}.first_posted_at, 1, 7), {resolve_band(hours)}, {step}, "
+                f"{step} * {hours} WHERE {row}.first_posted_at IS NOT NULL AND {hours} IS NOT NULL "
+                f"ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents, "
+                f"hours_sum = hours_sum + excluded.hours_sum;")
+
+    return counting_triggers("source_month_resolves", "incident_stage_times",
+                             ["source", "first_posted_at", "first_response_at", "resolved_post_at"], change)
+
+
+@MIGRATIONS(name="source_month_resolves")
+def _source_month_resolves(db: sqlite_utils.Database) -> None:
+    """Times to resolve per source, month and the dashboard's band, kept by triggers: its
+    charts of time to resolve read every incident's stage times (1 to 2.7 s at a million)."""
+    db.execute("CREATE TABLE source_month_resolves (source TEXT NOT NULL, month TEXT NOT NULL, band INTEGER NOT NULL, "
+               "incidents INTEGER NOT NULL, hours_sum REAL NOT NULL, PRIMARY KEY (source, month, band)) WITHOUT ROWID")
+    hours = "(julianday(resolved_post_at) - julianday(first_response_at)) * 24"
+    db.execute(f"INSERT INTO source_month_resolves SELECT source, substr(first_posted_at, 1, 7), {resolve_band(hours)}, "
+               f"count(*), sum({hours}) FROM incident_stage_times "
+               f"WHERE first_posted_at IS NOT NULL AND {hours} IS NOT NULL GROUP BY 1, 2, 3")
+    for trigger in resolve_band_triggers():
+        db.execute(trigger)
 
 
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.

@@ -34,6 +34,24 @@ from __future__ import annotations
 HOURS_BUCKET = ("case when {hours} is null then null when {hours} * 60 < 1 then 0 "
                 "else cast(round(ln({hours} * 60) * 20) as integer) + 1 end")
 
+# The dashboard's bands of time to resolve, per incident: (upper bound in hours, label);
+# kept per source and month of first post in ``source_month_resolves`` by triggers.
+RESOLVE_BANDS = [(0.5, "under 30 min"), (1, "30-60 min"), (2, "1-2 h"), (4, "2-4 h"), (8, "4-8 h"),
+                 (24, "8-24 h"), (None, "over a day")]
+
+
+def resolve_band(hours: str) -> str:
+    """SQL: the band number (1 to 7) of ``hours``."""
+    return ("case " + " ".join(f"when {hours} < {upper} then {n}" for n, (upper, _) in enumerate(RESOLVE_BANDS, 1)
+                               if upper is not None) + f" else {len(RESOLVE_BANDS)} end")
+
+
+def resolve_band_label(band: str) -> str:
+    """SQL: the label of band number ``band``."""
+    return f"case {band} " + " ".join(f"when {n} then '{label}'" for n, (_, label) in enumerate(RESOLVE_BANDS, 1)) \
+        + " end"
+
+
 SERVICE_ROW_COLUMNS = ("incident_id, source, service, impact, first_posted_at, month, first_response_at, "
                        "investigating_at, identified_at, monitoring_at, resolved_post_at, postmortem_at, resolve_hours, "
                        "resolve_bucket")

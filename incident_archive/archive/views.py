@@ -8,6 +8,8 @@ the first posts of its consecutive incidents; availability counts a partial outa
 of a major one (Atlassian Statuspage's own uptime rule).
 """
 
+from incident_archive.archive.summaries import resolve_band, resolve_band_label
+
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 # Bounds on the first post, for the canned queries that take two dates (empty: none).
@@ -42,17 +44,17 @@ BOUNDS = """
                         select coalesce(nullif(:since, ''), '0000') as lo,
                                coalesce(nullif(:until, ''), '9999') || '~' as hi))))))"""
 
-def cut_month_rows(name: str, table: str, columns: str) -> str:
-    """A CTE of ``table``'s rows in the months a bound cuts, within the bounds."""
+def cut_month_rows(name: str, table: str, columns: str, at: str = "first_posted_at") -> str:
+    """A CTE of ``table``'s rows in the months a bound cuts, within the bounds (by ``at``)."""
     return f"""
         {name} as (
             select {columns} from {table} s, bounds b
-            where b.lo_cut and s.first_posted_at >= b.lo and s.first_posted_at < b.lo_month || '~'
-              and s.first_posted_at <= b.hi
+            where b.lo_cut and s.{at} >= b.lo and s.{at} < b.lo_month || '~'
+              and s.{at} <= b.hi
             union all
             select {columns} from {table} s, bounds b
-            where b.hi_cut and s.first_posted_at >= b.hi_month and s.first_posted_at <= b.hi
-              and s.first_posted_at >= b.lo and not (b.lo_cut and b.hi_month = b.lo_month)
+            where b.hi_cut and s.{at} >= b.hi_month and s.{at} <= b.hi
+              and s.{at} >= b.lo and not (b.lo_cut and b.hi_month = b.lo_month)
         )"""
 
 
@@ -164,19 +166,43 @@ TIME_BETWEEN_FAILURES = f"""
         from figures where incidents > 1
 """
 
-# Incidents per source by impact, by first post: the kept counts per month
-# (source_month_impacts, kept by triggers) and the cut months' stage times.
-INCIDENTS_BY_IMPACT = f"""
+def impact_counts(counts: str, rows: str, at: str) -> str:
+    """Incidents per source by impact between the bounds, by ``at``: the counts triggers
+    keep per month (``counts``) and the cut months' ``rows``."""
+    return f"""
         with {BOUNDS.strip()},
-        {cut_month_rows("cut", "incident_stage_times", "s.source, coalesce(s.impact, '') as impact").strip()},
+        {cut_month_rows("cut", rows, "s.source, coalesce(s.impact, '') as impact", at=at).strip()},
         counted as (
-            select c.source, c.impact, c.incidents from source_month_impacts c, bounds b
+            select c.source, c.impact, c.incidents from {counts} c, bounds b
             where c.month >= b.kept_from and c.month < b.kept_until
             union all
             select source, impact, 1 from cut
         )
         select source, {IMPACT_SUMS}
         from counted group by source having sum(incidents) > 0
+"""
+
+
+# By first post (source_month_impacts, from the stage times), and by start.
+INCIDENTS_BY_IMPACT = impact_counts("source_month_impacts", "incident_stage_times", "first_posted_at")
+INCIDENTS_STARTED = impact_counts("source_month_starts", "incidents", "started_at")
+
+# Incidents per source and band of time to resolve (the dashboard's bands), with their
+# hours, by first post: the counts triggers keep per month (source_month_resolves) and
+# the cut months' stage times.
+RESOLVE_BANDS = f"""
+        with {BOUNDS.strip()},
+        {cut_month_rows("cut", "incident_stage_times", "s.source, (julianday(s.resolved_post_at) - "
+                                                       "julianday(s.first_response_at)) * 24 as hours").strip()},
+        counted as (
+            select c.source, c.band, c.incidents, c.hours_sum from source_month_resolves c, bounds b
+            where c.month >= b.kept_from and c.month < b.kept_until
+            union all
+            select source, {resolve_band("hours")}, 1, hours from cut where hours is not null
+        )
+        select source, band, {resolve_band_label("band")} as duration, sum(incidents) as incidents,
+               round(sum(hours_sum), 4) as hours
+        from counted group by source, band having sum(incidents) > 0
 """
 
 
@@ -409,6 +435,8 @@ QUERIES = {
     "time_to_resolve_between": TIME_TO_RESOLVE + "        order by source, incidents desc",
     "time_between_failures_between": TIME_BETWEEN_FAILURES + "        order by source, gaps desc",
     "incidents_by_impact_between": INCIDENTS_BY_IMPACT + "        order by incidents desc",
+    "incidents_started_between": INCIDENTS_STARTED + "        order by incidents desc",
+    "resolve_bands_between": RESOLVE_BANDS + "        order by source, band",
 }
 
 

@@ -75,6 +75,9 @@ def load_metadata(db_path: str | Path, public: bool = False) -> dict:
                 part["db"] = name
             if "query" in part:
                 part["query"] = part["query"].replace("{database}", name)
+                for query, sql in QUERIES.items():  # the dated queries, bounded by the dashboard's dates
+                    part["query"] = part["query"].replace(
+                        "{" + query + "}", sql.replace(":since", ":date_start").replace(":until", ":date_end"))
             color = part.get("display", {}).get("encoding", {}).get("color", {})
             if color.get("field") == "source" and providers:
                 # Every chart maps the same provider to the same colour.
