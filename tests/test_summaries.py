@@ -55,6 +55,10 @@ REFERENCE = {
                sum(impact = 'maintenance') as maintenance
         from incidents where started_at >= coalesce(nullif(:since, ''), '0000')
           and started_at <= coalesce(nullif(:until, ''), '9999') || '~' group by source""",
+    "resolve_hours_by_service_between": f"""
+        select source, service, count(*) as incidents, round(avg(hours), 2) as mean_hours,
+               round(max(hours), 2) as longest_hours
+        from ({ROWS}) where hours is not null group by source, service""",
     "resolve_bands_between": f"""
         select source, band, {resolve_band_label("band")} as duration, count(*) as incidents,
                round(sum(hours), 4) as hours

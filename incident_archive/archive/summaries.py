@@ -10,7 +10,8 @@ join and sorted them per service for the median: 1.3 s at a million incidents. N
   previous incident and, when that is in the same month, the gap between them.
 - ``service_months``: per source, service and month of first post, the incidents, their
   first and last first posts, the previous incident before the month's first, the
-  shortest and longest gap inside the month, and the count and sum of times to resolve.
+  shortest and longest gap inside the month, and the count, sum and longest of times to
+  resolve.
 - ``service_month_hours``: per month, how many times to resolve fall in each bucket;
   ``service_year_hours``, the same per year (a year's query reads one histogram, not 12).
 
@@ -147,15 +148,27 @@ def apply_row_changes(db) -> None:
                   FROM temp.row_changes t)) AS p
         WHERE r.rowid = p.id""")
     db.execute(f"""
-        INSERT INTO service_months (source, service, month, incidents, resolved, resolve_hours_sum, {STAGE_COLUMNS})
+        INSERT INTO service_months (source, service, month, incidents, resolved, resolve_hours_sum, resolve_hours_max,
+                                    {STAGE_COLUMNS})
         SELECT source, service, month, sum(sign), sum(sign * (resolve_hours IS NOT NULL)), sum(sign * resolve_hours),
-               {SIGNED_SUMS}
+               max(CASE WHEN sign = 1 THEN resolve_hours END), {SIGNED_SUMS}
         FROM temp.row_changes WHERE true GROUP BY source, service, month
         ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents, resolved = resolved + excluded.resolved,
             resolve_hours_sum = CASE WHEN resolved + excluded.resolved > 0
                                      THEN coalesce(resolve_hours_sum, 0) + coalesce(excluded.resolve_hours_sum, 0) END,
+            resolve_hours_max = max(coalesce(resolve_hours_max, excluded.resolve_hours_max),
+                                    coalesce(excluded.resolve_hours_max, resolve_hours_max)),
             {ADDED_SUMS}""")
     db.execute(f"DELETE FROM service_months WHERE incidents = 0 AND {CHANGED_MONTHS}")
+    # A month whose longest time to resolve left is read again.
+    db.execute("""
+        UPDATE service_months AS m SET resolve_hours_max = (
+            SELECT max(s.resolve_hours) FROM service_stage_times s WHERE s.source = m.source AND s.service = m.service
+            AND s.first_posted_at >= m.month AND s.first_posted_at < m.month || '~')
+        WHERE (source, service, month) IN (SELECT source, service, month FROM temp.row_changes
+                                           WHERE sign = -1 AND resolve_hours IS NOT NULL)
+          AND EXISTS (SELECT 1 FROM temp.row_changes t WHERE t.sign = -1 AND t.source = m.source
+                      AND t.service = m.service AND t.month = m.month AND t.resolve_hours >= m.resolve_hours_max)""")
     db.execute("""
         INSERT INTO service_month_hours (source, service, month, bucket, incidents)
         SELECT source, service, month, resolve_bucket, sum(sign) FROM temp.row_changes
@@ -218,10 +231,12 @@ def rebuild_service_times(db) -> None:
     # previous is before the month.
     db.execute(f"""
         INSERT INTO service_months (source, service, month, incidents, first_at, last_at, previous_at,
-                                    gap_min_days, gap_max_days, resolved, resolve_hours_sum, {STAGE_COLUMNS})
+                                    gap_min_days, gap_max_days, resolved, resolve_hours_sum, resolve_hours_max,
+                                    {STAGE_COLUMNS})
         SELECT s.source, s.service, s.month, count(*), min(s.first_posted_at), max(s.first_posted_at),
                max(CASE WHEN s.previous_at < s.month THEN s.previous_at END),
-               min(s.inner_gap_days), max(s.inner_gap_days), count(s.resolve_hours), sum(s.resolve_hours), {STAGE_FIGURES}
+               min(s.inner_gap_days), max(s.inner_gap_days), count(s.resolve_hours), sum(s.resolve_hours),
+               max(s.resolve_hours), {STAGE_FIGURES}
         FROM service_stage_times s WHERE s.first_posted_at IS NOT NULL
         GROUP BY s.source, s.service, s.month""")
     db.execute("""

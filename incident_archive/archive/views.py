@@ -69,6 +69,18 @@ IMPACT_SUMS = """sum(incidents) as incidents,
                sum(case when impact = 'none' then incidents else 0 end) as "none",
                sum(case when impact = 'maintenance' then incidents else 0 end) as maintenance"""
 
+# Per service between the bounds: incidents with a time to resolve, their hours added up,
+# and the longest (the kept months, and the cut months' rows).
+RESOLVED_TOTALS = """
+        totals as (
+            select source, service, sum(resolved) as total, sum(hours) as hours, max(longest) as longest from (
+                select m.source, m.service, m.resolved, m.resolve_hours_sum as hours, m.resolve_hours_max as longest
+                from service_months m, bounds b where m.month >= b.kept_from and m.month < b.kept_until
+                union all
+                select source, service, 1, resolve_hours, resolve_hours from edge where resolve_hours is not null
+            ) group by source, service having total > 0
+        )"""
+
 # Time to resolve per service: from the first investigating/identified/monitoring post to
 # the last resolved post (mean, median, p90; the median of an even count is the mean of
 # the middle two). The kept histograms say which bucket holds each wanted rank, and how
@@ -77,14 +89,7 @@ IMPACT_SUMS = """sum(incidents) as incidents,
 TIME_TO_RESOLVE = f"""
         with {BOUNDS.strip()},
         {EDGE_ROWS.strip()},
-        totals as (
-            select source, service, sum(resolved) as total, sum(hours) as hours from (
-                select m.source, m.service, m.resolved, m.resolve_hours_sum as hours
-                from service_months m, bounds b where m.month >= b.kept_from and m.month < b.kept_until
-                union all
-                select source, service, 1, resolve_hours from edge where resolve_hours is not null
-            ) group by source, service having total > 0
-        ), buckets as (
+        {RESOLVED_TOTALS.strip()}, buckets as (
             select source, service, bucket, sum(n) as n from (
                 select h.source, h.service, h.bucket, h.incidents as n
                 from service_year_hours h, bounds b
@@ -203,6 +208,17 @@ RESOLVE_BANDS = f"""
         select source, band, {resolve_band_label("band")} as duration, sum(incidents) as incidents,
                round(sum(hours_sum), 4) as hours
         from counted group by source, band having sum(incidents) > 0
+"""
+
+
+# Per service: incidents with a time to resolve, the mean and the longest (the dashboard's table).
+RESOLVE_HOURS_BY_SERVICE = f"""
+        with {BOUNDS.strip()},
+        {EDGE_ROWS.strip()},
+        {RESOLVED_TOTALS.strip()}
+        select source, service, total as incidents, round(hours / total, 2) as mean_hours,
+               round(longest, 2) as longest_hours
+        from totals
 """
 
 
@@ -437,6 +453,7 @@ QUERIES = {
     "incidents_by_impact_between": INCIDENTS_BY_IMPACT + "        order by incidents desc",
     "incidents_started_between": INCIDENTS_STARTED + "        order by incidents desc",
     "resolve_bands_between": RESOLVE_BANDS + "        order by source, band",
+    "resolve_hours_by_service_between": RESOLVE_HOURS_BY_SERVICE + "        order by incidents desc",
 }
 
 
