@@ -77,7 +77,6 @@ ISLANDS_OF = """
     GROUP BY grp, island"""
 
 
-
 def refresh_overlaps(db) -> None:
     """Apply the queued window changes to the islands and the counts."""
     if not db.execute("SELECT 1 FROM window_changes LIMIT 1").fetchone():
@@ -181,16 +180,16 @@ def _regions(db) -> None:
 def _pairs_in_changed_pieces(db) -> None:
     """Unmoved incidents of other sources that meet a piece of time whose cover by the
     changed source's islands differs before and after: theirs are the overlaps that may
-    have changed. A piece is an island end or start (an instant) or the stretch between
-    two; an instant is covered inside an island or by an island of no length."""
+    have changed. A piece is an island's start or end (an instant) or the stretch between
+    two such."""
     def covered(islands: str) -> str:
-        """The last island that starts by a stretch covers it when it lasts past its end;
-        an instant is covered inside an island, or by an island of no length there."""
-        def last(at: str, column: str, before: str) -> str:
-            return (f"(SELECT j.{column} FROM temp.{islands} j WHERE j.source = p.source AND j.started_at {before} {at} "
+        """A stretch is covered when the last island starting by it lasts past its end; an
+        instant, when it is inside an island or an island of no length is there."""
+        def last_end(before: str) -> str:
+            return (f"(SELECT j.ended_at FROM temp.{islands} j WHERE j.source = p.source AND j.started_at {before} p.lo "
                     f"ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1)")
-        return (f"CASE WHEN p.lo < p.hi THEN coalesce({last('p.lo', 'ended_at', '<=')} >= p.hi, 0) "
-                f"ELSE coalesce({last('p.lo', 'ended_at', '<')} > p.lo, 0) OR exists(SELECT 1 FROM temp.{islands} j "
+        return (f"CASE WHEN p.lo < p.hi THEN coalesce({last_end('<=')} >= p.hi, 0) "
+                f"ELSE coalesce({last_end('<')} > p.lo, 0) OR exists(SELECT 1 FROM temp.{islands} j "
                 f"WHERE j.source = p.source AND j.started_at = p.lo AND j.ended_at = p.lo) END")
 
     db.execute(f"""
