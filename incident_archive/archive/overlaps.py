@@ -18,6 +18,8 @@ grows with sources times incidents (6,000 sources would be billions).
 - ``source_overlaps``: the counts, by source and other source.
 - Triggers on ``incidents`` queue each window that changes in ``window_changes``, with
   the window it had; ``refresh_overlaps`` applies the queue in the writer's transaction.
+- ``rebuild_overlaps`` computes everything afresh; the newest migration that changes
+  these tables calls it, so it must work on that migration's schema.
 
 A change touches only a region of its source's time line: the islands its old and new
 windows meet. The islands there are computed again; the counts change by the incidents

@@ -155,14 +155,14 @@ TIME_BETWEEN_FAILURES = f"""
                 select source, service, incidents, first_at, last_at, gap_min_days as gap_min,
                        gap_max_days as gap_max from kept
                 union all
-                select k.source, k.service, 0, null, null, julianday(k.first_at) - julianday(k.previous_at),
-                       julianday(k.first_at) - julianday(k.previous_at)
-                from kept k, bounds b where k.previous_at >= b.lo
-                union all
-                select e.source, e.service, 1, e.first_posted_at, e.first_posted_at,
-                       case when e.previous_at >= b.lo then julianday(e.first_posted_at) - julianday(e.previous_at) end,
-                       case when e.previous_at >= b.lo then julianday(e.first_posted_at) - julianday(e.previous_at) end
-                from edge e, bounds b
+                select source, service, incidents, first_at, first_at, gap, gap from (
+                    select k.source, k.service, 0 as incidents, null as first_at,
+                           julianday(k.first_at) - julianday(k.previous_at) as gap
+                    from kept k, bounds b where k.previous_at >= b.lo
+                    union all
+                    select e.source, e.service, 1, e.first_posted_at,
+                           case when e.previous_at >= b.lo then julianday(e.first_posted_at) - julianday(e.previous_at) end
+                    from edge e, bounds b)
             ) group by source, service
         )
         select source, service, incidents - 1 as gaps,
