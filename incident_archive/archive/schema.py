@@ -13,7 +13,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from incident_archive.archive.overlaps import rebuild_overlaps, window_end
-from incident_archive.archive.summaries import rebuild_service_times, resolve_band
+from incident_archive.archive.summaries import rebuild_service_times, resolve_band, resolve_hours
 
 MIGRATIONS = Migrations("incident_archive")
 
@@ -609,7 +609,7 @@ def resolve_band_triggers() -> list[str]:
     """Triggers that keep ``source_month_resolves`` (source, month of first post, band of
     time to resolve: incidents and their hours) for the stage times, whatever writes them."""
     def change(row: str, step: str) -> str:
-        hours = f"(julianday({row}.resolved_post_at) - julianday({row}.first_response_at)) * 24"
+        hours = resolve_hours(row)
         return (f"INSERT INTO source_month_resolves (source, month, band, incidents, hours_sum) "
                 f"SELECT {row}.source, substr({row}.first_posted_at, 1, 7), {resolve_band(hours)}, {step}, "
                 f"{step} * {hours} WHERE {row}.first_posted_at IS NOT NULL AND {hours} IS NOT NULL "
@@ -626,9 +626,9 @@ def _source_month_resolves(db: sqlite_utils.Database) -> None:
     charts of time to resolve read every incident's stage times (1 to 2.7 s at a million)."""
     db.execute("CREATE TABLE source_month_resolves (source TEXT NOT NULL, month TEXT NOT NULL, band INTEGER NOT NULL, "
                "incidents INTEGER NOT NULL, hours_sum REAL NOT NULL, PRIMARY KEY (source, month, band)) WITHOUT ROWID")
-    hours = "(julianday(resolved_post_at) - julianday(first_response_at)) * 24"
+    hours = resolve_hours("t")
     db.execute(f"INSERT INTO source_month_resolves SELECT source, substr(first_posted_at, 1, 7), {resolve_band(hours)}, "
-               f"count(*), sum({hours}) FROM incident_stage_times "
+               f"count(*), sum({hours}) FROM incident_stage_times t "
                f"WHERE first_posted_at IS NOT NULL AND {hours} IS NOT NULL GROUP BY 1, 2, 3")
     for trigger in resolve_band_triggers():
         db.execute(trigger)

@@ -35,6 +35,12 @@ from __future__ import annotations
 HOURS_BUCKET = ("case when {hours} is null then null when {hours} * 60 < 1 then 0 "
                 "else cast(round(ln({hours} * 60) * 20) as integer) + 1 end")
 
+def resolve_hours(row: str) -> str:
+    """SQL: the time to resolve of a stage-times ``row`` (alias), in hours: from its first
+    investigating, identified or monitoring post to its last resolved post."""
+    return f"(julianday({row}.resolved_post_at) - julianday({row}.first_response_at)) * 24"
+
+
 # The dashboard's bands of time to resolve, per incident: (upper bound in hours, label);
 # kept per source and month of first post in ``source_month_resolves`` by triggers.
 RESOLVE_BANDS = [(0.5, "under 30 min"), (1, "30-60 min"), (2, "1-2 h"), (4, "2-4 h"), (8, "4-8 h"),
@@ -66,7 +72,7 @@ SERVICE_ROWS_SELECT = f"""
         select st.incident_id, st.source, coalesce(c.name, '(no component)') as service, st.impact,
                st.first_posted_at, st.first_response_at, st.investigating_at, st.identified_at,
                st.monitoring_at, st.resolved_post_at, st.postmortem_at,
-               (julianday(st.resolved_post_at) - julianday(st.first_response_at)) * 24 as hours
+               {resolve_hours("st")} as hours
         from incident_stage_times st
         left join incident_components ic on ic.incident_id = st.incident_id
         left join components c on c.id = ic.component_id
@@ -93,6 +99,11 @@ SIGNED_SUMS = ", ".join(f"sum(sign * ({stage}_hours IS NOT NULL)), sum(sign * {s
 ADDED_SUMS = ", ".join(
     f"{stage}_n = {stage}_n + excluded.{stage}_n, {stage}_hours_sum = CASE WHEN {stage}_n + excluded.{stage}_n > 0 "
     f"THEN coalesce({stage}_hours_sum, 0) + coalesce(excluded.{stage}_hours_sum, 0) END" for stage in STAGES)
+# A row's previous incident (``p.previous_at``, set by the statement) and, when that is in
+# the row's month, the gap to it.
+SET_PREVIOUS = """SET previous_at = p.previous_at,
+            inner_gap_days = CASE WHEN p.previous_at >= r.month
+                                  THEN julianday(r.first_posted_at) - julianday(p.previous_at) END"""
 CHANGED_MONTHS = "(source, service, month) IN (SELECT source, service, month FROM temp.row_changes)"
 
 
@@ -126,11 +137,8 @@ def apply_row_changes(db) -> None:
     again through indexes, for the changed months and each one's next month."""
     # The previous incident of the service, by first post (ties in incident id order), for
     # the changed rows and for the row after each place a row left or took.
-    db.execute("""
-        UPDATE service_stage_times AS r
-        SET previous_at = p.previous_at,
-            inner_gap_days = CASE WHEN p.previous_at >= r.month
-                                  THEN julianday(r.first_posted_at) - julianday(p.previous_at) END
+    db.execute(f"""
+        UPDATE service_stage_times AS r {SET_PREVIOUS}
         FROM (SELECT s.rowid AS id, (SELECT p.first_posted_at FROM service_stage_times p
                                      WHERE p.source = s.source AND p.service = s.service
                                        AND (p.first_posted_at, p.incident_id) < (s.first_posted_at, s.incident_id)
@@ -215,11 +223,8 @@ def rebuild_service_times(db) -> None:
     db.execute("DELETE FROM service_stage_times")
     db.execute(f"INSERT OR IGNORE INTO service_stage_times ({SERVICE_ROW_COLUMNS}) "
                + SERVICE_ROWS_SELECT.format(where=""))
-    db.execute("""
-        UPDATE service_stage_times AS r
-        SET previous_at = p.previous_at,
-            inner_gap_days = CASE WHEN p.previous_at >= r.month
-                                  THEN julianday(r.first_posted_at) - julianday(p.previous_at) END
+    db.execute(f"""
+        UPDATE service_stage_times AS r {SET_PREVIOUS}
         FROM (SELECT rowid AS id, lag(first_posted_at) OVER (PARTITION BY source, service
                                                             ORDER BY first_posted_at, incident_id) AS previous_at
               FROM service_stage_times WHERE first_posted_at IS NOT NULL) AS p

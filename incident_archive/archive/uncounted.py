@@ -3,9 +3,8 @@
 Datasette counts a view's rows by running the view whole: at a million incidents,
 incident_stages took 6 s to count and acknowledgement_lag timed out, while their first
 page of rows takes milliseconds; the all-time time_to_resolve ran twice, for the rows and
-again for the count. Their pages are
-served as with ``?_nocount=1`` (the rows, and a link to the next page); ``?_nocount=``
-(empty) asks for the count.
+again for the count. Their pages are served as with ``?_nocount=1`` (the rows, and a
+link to the next page); ``?_nocount=`` (empty) asks for the count.
 """
 
 from __future__ import annotations

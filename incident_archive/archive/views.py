@@ -8,7 +8,7 @@ the first posts of its consecutive incidents; availability counts a partial outa
 of a major one (Atlassian Statuspage's own uptime rule).
 """
 
-from incident_archive.archive.summaries import resolve_band, resolve_band_label
+from incident_archive.archive.summaries import resolve_band, resolve_band_label, resolve_hours
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -197,8 +197,7 @@ INCIDENTS_STARTED = impact_counts("source_month_starts", "incidents", "started_a
 # the cut months' stage times.
 RESOLVE_BANDS = f"""
         with {BOUNDS.strip()},
-        {cut_month_rows("cut", "incident_stage_times", "s.source, (julianday(s.resolved_post_at) - "
-                                                       "julianday(s.first_response_at)) * 24 as hours").strip()},
+        {cut_month_rows("cut", "incident_stage_times", f"s.source, {resolve_hours('s')} as hours").strip()},
         counted as (
             select c.source, c.band, c.incidents, c.hours_sum from source_month_resolves c, bounds b
             where c.month >= b.kept_from and c.month < b.kept_until
