@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 import sqlite_utils
 
 from incident_archive.archive.store import ArchiveWriter, open_archive
+from incident_archive.archive.lags import rebuild_lags
 from incident_archive.archive.overlaps import rebuild_overlaps
 from incident_archive.archive.summaries import rebuild_service_times
 from incident_archive.archive.views import VIEWS
@@ -138,9 +139,11 @@ def synthetic_incidents(n: int, seed: int = 1):
     start = datetime(2021, 1, 1, tzinfo=timezone.utc)
     for i in range(n):
         begin = start + timedelta(minutes=rng.randint(0, 6 * 365 * 24 * 60))
-        end = begin + timedelta(minutes=rng.randint(5, 600))
+        # The first post some minutes after the start (median 7, a few over an hour).
+        posted = begin + timedelta(seconds=round(60 * rng.lognormvariate(2, 1)))
+        end = posted + timedelta(minutes=rng.randint(5, 600))
         updates = [UpdateItem(f"u{i}-{k}", status, f"Update {k} of incident {i}: {status} elevated error rates",
-                              (begin + (end - begin) * k / 4).strftime(ISO_FORMAT))
+                              (posted + (end - posted) * k / 4).strftime(ISO_FORMAT))
                    for k, status in enumerate(["investigating", "identified", "monitoring", "resolved", "postmortem"])]
         yield IncidentItem(source=f"p{i % 50}", native_id=f"i{i}", title=f"Elevated errors on service {i % 97}",
                            impact=rng.choice(["minor", "major", "critical", "none"]), impact_raw="major",
@@ -167,11 +170,13 @@ def ingest_bench(folder: Path, n: int) -> dict:
 
 # What the writer writes for a new incident, table by table, in the order it writes them.
 INGESTED_TABLES = ["incidents", "incident_updates", "incident_versions", "update_versions", "incident_stage_times",
-                   "incident_components", "component_impacts", "incident_regions", "service_stage_times"]
-# The figures the writer keeps (per month, and the overlaps between sources), put once,
-# as they stand after the last batch (source_month_impacts is kept by triggers, in both
-# archives).
-KEPT_TABLES = ["service_months", "service_month_hours", "service_year_hours", "source_islands", "source_overlaps"]
+                   "incident_components", "component_impacts", "incident_regions", "service_stage_times",
+                   "acknowledgement_lags"]
+# The figures the writer keeps (per month, the overlaps between sources, the median lags),
+# put once, as they stand after the last batch (source_month_impacts and
+# source_month_speakers are kept by triggers, in both archives).
+KEPT_TABLES = ["service_months", "service_month_hours", "service_year_hours", "source_islands", "source_overlaps",
+               "source_year_lags"]
 
 
 def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZE) -> float:
@@ -217,10 +222,15 @@ def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZ
     return timed
 
 
+# A dashboard with dates chosen: months and a year cut at both ends.
+DASHBOARD_DATES = {"date_start": "2024-03-15", "date_end": "2025-09-30"}
+
+
 def dashboard_chart_queries(db_path: Path) -> dict[str, str]:
     """The SQL each chart and filter of the dashboards asks for (datasette-dashboards
-    fetches it from the database's JSON API), with no filter chosen: its ``[[ ... ]]``
-    parts dropped."""
+    fetches it from the database's JSON API): with no filter chosen (its ``[[ ... ]]``
+    parts dropped), and, for those that take dates, with ``DASHBOARD_DATES`` chosen (the
+    parts that name only dates kept)."""
     metadata = load_metadata(db_path)
     paths = {}
     for dashboard in metadata["plugins"]["datasette-dashboards"].values():
@@ -229,6 +239,13 @@ def dashboard_chart_queries(db_path: Path) -> dict[str, str]:
         for kind, name, part in parts:
             sql = re.sub(r"\[\[.*?\]\]", "", part["query"], flags=re.S)
             paths[f"dashboard {kind} {name}"] = ".json?" + urlencode({"sql": sql, "_shape": "array"})
+            if ":date_start" in part["query"]:
+                def dated(block: re.Match) -> str:
+                    named = set(re.findall(r":(\w+)", block.group(1)))
+                    return block.group(1) if named <= set(DASHBOARD_DATES) else ""
+                sql = re.sub(r"\[\[(.*?)\]\]", dated, part["query"], flags=re.S)
+                paths[f"dashboard {kind} {name}, dated"] = ".json?" + urlencode(
+                    {"sql": sql, "_shape": "array", **DASHBOARD_DATES})
     return paths
 
 
@@ -260,6 +277,7 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         db.execute(f"INSERT INTO incident_stage_times {STAGE_TIMES_SELECT} GROUP BY u.incident_id")
         rebuild_service_times(db)
         rebuild_overlaps(db)
+        rebuild_lags(db)
     db.execute("ANALYZE")
     db.close()
     port = 8600 + random.Random().randint(0, 300)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from incident_archive.archive.lags import rebuild_lags
 from incident_archive.archive.overlaps import rebuild_overlaps, window_end
 from incident_archive.archive.summaries import rebuild_service_times, resolve_band, resolve_hours
 
@@ -484,14 +485,22 @@ def counting_triggers(counts: str, table: str, columns: list[str], change) -> li
     ]
 
 
+def add_to_counts(counts: str, keys: dict[str, str], added: dict[str, str], where: str) -> str:
+    """The statement adding ``added`` (column: SQL) to the row of ``counts`` at ``keys``
+    (column: SQL), made when missing, when ``where`` holds."""
+    columns = [*keys, *added]
+    return (f"INSERT INTO {counts} ({', '.join(columns)}) SELECT {', '.join([*keys.values(), *added.values()])} "
+            f"WHERE {where} ON CONFLICT DO UPDATE SET "
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in added) + ";")
+
+
 def month_count_triggers(counts: str, table: str, time_column: str) -> list[str]:
     """Triggers that keep ``counts`` (source, month, impact, incidents) for ``table``'s
     rows by the month of ``time_column``, whatever writes them."""
     def change(row: str, step: str) -> str:
-        return (f"INSERT INTO {counts} (source, month, impact, incidents) "
-                f"SELECT {row}.source, substr({row}.{time_column}, 1, 7), coalesce({row}.impact, ''), {step} "
-                f"WHERE {row}.{time_column} IS NOT NULL "
-                f"ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents;")
+        return add_to_counts(counts, {"source": f"{row}.source", "month": f"substr({row}.{time_column}, 1, 7)",
+                                      "impact": f"coalesce({row}.impact, '')"}, {"incidents": step},
+                             f"{row}.{time_column} IS NOT NULL")
 
     return counting_triggers(counts, table, ["source", time_column, "impact"], change)
 
@@ -610,11 +619,10 @@ def resolve_band_triggers() -> list[str]:
     time to resolve: incidents and their hours) for the stage times, whatever writes them."""
     def change(row: str, step: str) -> str:
         hours = resolve_hours(row)
-        return (f"INSERT INTO source_month_resolves (source, month, band, incidents, hours_sum) "
-                f"SELECT {row}.source, substr({row}.first_posted_at, 1, 7), {resolve_band(hours)}, {step}, "
-                f"{step} * {hours} WHERE {row}.first_posted_at IS NOT NULL AND {hours} IS NOT NULL "
-                f"ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents, "
-                f"hours_sum = hours_sum + excluded.hours_sum;")
+        return add_to_counts("source_month_resolves", {
+            "source": f"{row}.source", "month": f"substr({row}.first_posted_at, 1, 7)", "band": resolve_band(hours)},
+            {"incidents": step, "hours_sum": f"{step} * {hours}"},
+            f"{row}.first_posted_at IS NOT NULL AND {hours} IS NOT NULL")
 
     return counting_triggers("source_month_resolves", "incident_stage_times",
                              ["source", "first_posted_at", "first_response_at", "resolved_post_at"], change)
@@ -632,6 +640,87 @@ def _source_month_resolves(db: sqlite_utils.Database) -> None:
                f"WHERE first_posted_at IS NOT NULL AND {hours} IS NOT NULL GROUP BY 1, 2, 3")
     for trigger in resolve_band_triggers():
         db.execute(trigger)
+
+
+# What an incident's acknowledgement row reads, per table: (the incident ids a row of it
+# names, as SQL over ``{row}``; the columns whose change moves the row).
+LAG_PARTS = {
+    "incidents": ("SELECT {row}.id", ["id", "source", "title", "started_at", "started_at_basis", "removed_at"]),
+    "incident_updates": ("SELECT {row}.incident_id", ["incident_id", "posted_at"]),
+    "stated_starts": ("SELECT {row}.incident_id", ["incident_id", "stated_start", "quote"]),
+    "attribution_scores": ("SELECT {row}.incident_id", ["incident_id", "candidate_id", "score", "verdict"]),
+    "article_incidents": ("SELECT {row}.incident_id", ["incident_id", "article_id"]),
+    "articles": ("SELECT incident_id FROM article_incidents WHERE article_id = {row}.id", ["id", "published_at"]),
+}
+
+
+def lag_change_triggers() -> list[str]:
+    """Triggers that queue in ``lag_changes`` each incident whose acknowledgement row may
+    change, whatever writes its parts (archive/lags.py applies the queue)."""
+    def change(table: str):
+        ids, _ = LAG_PARTS[table]
+        # ON CONFLICT, not OR IGNORE: an outer statement's conflict clause (an upsert's) overrides a trigger's OR.
+        return lambda row, step: (f"INSERT INTO lag_changes (incident_id) {ids.format(row=row)} "
+                                  f"{'AND' if ' WHERE ' in ids else 'WHERE'} true ON CONFLICT DO NOTHING;")
+
+    return [trigger for table, (_, columns) in LAG_PARTS.items()
+            for trigger in counting_triggers(f"lag_changes_{table}", table, columns, change(table))]
+
+
+def speaker_triggers() -> list[str]:
+    """Triggers that keep ``source_month_speakers`` (per source and month of the stated
+    start: incidents, who spoke first, how many have a likely upstream)."""
+    def change(row: str, step: str) -> str:
+        said = {f"{who}_first": f"{step} * ({row}.first_to_speak = '{who}')" for who in ("provider", "upstream", "news")}
+        return add_to_counts("source_month_speakers", {
+            "source": f"{row}.source", "month": f"substr({row}.stated_start, 1, 7)"},
+            {"incidents": step, **said, "with_upstream": f"{step} * ({row}.upstream_incident_id IS NOT NULL)"},
+            f"{row}.stated_start IS NOT NULL")
+
+    return counting_triggers("source_month_speakers", "acknowledgement_lags",
+                             ["source", "stated_start", "first_to_speak", "upstream_incident_id"], change)
+
+
+def lag_histogram_triggers() -> list[str]:
+    """Triggers that keep ``source_month_lags`` (per source, month of the stated start and
+    bucket of own lag: how many lags)."""
+    def change(row: str, step: str) -> str:
+        return add_to_counts("source_month_lags", {
+            "source": f"{row}.source", "month": f"substr({row}.stated_start, 1, 7)", "bucket": f"{row}.lag_bucket"},
+            {"lags": step}, f"{row}.stated_start IS NOT NULL AND {row}.lag_bucket IS NOT NULL")
+
+    return counting_triggers("source_month_lags", "acknowledgement_lags", ["source", "stated_start", "lag_bucket"],
+                             change)
+
+
+@MIGRATIONS(name="acknowledgement_lags")
+def _acknowledgement_lags(db: sqlite_utils.Database) -> None:
+    """Each incident's acknowledgement lags, kept (archive/lags.py): the view computed
+    them from every incident's updates, attributions and articles, and the dashboard's
+    two charts of it timed out (over 3 s) at a million incidents."""
+    db.execute("CREATE TABLE lag_changes (incident_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.execute("""CREATE TABLE acknowledgement_lags (
+        incident_id TEXT PRIMARY KEY REFERENCES incidents(id), source TEXT NOT NULL, year TEXT, title TEXT,
+        stated_start TEXT, stated_start_basis TEXT, first_own_post TEXT, upstream_incident_id TEXT,
+        first_upstream_post TEXT, first_news_at TEXT, own_lag_minutes REAL, upstream_lag_minutes REAL,
+        news_lag_minutes REAL, first_to_speak TEXT NOT NULL, lag_bucket INTEGER)""")
+    # Lags in order per source and year (buckets are in the order of lags), and what the
+    # rows of a cut month are read for.
+    db.execute("CREATE INDEX acknowledgement_lags_by_bucket ON acknowledgement_lags (source, year, lag_bucket, "
+               "own_lag_minutes, stated_start)")
+    db.execute("CREATE INDEX acknowledgement_lags_by_start ON acknowledgement_lags (stated_start, source, year, "
+               "lag_bucket, first_to_speak, upstream_incident_id)")
+    db.execute("CREATE TABLE source_month_speakers (source TEXT NOT NULL, month TEXT NOT NULL, "
+               "incidents INTEGER NOT NULL, provider_first INTEGER NOT NULL, upstream_first INTEGER NOT NULL, "
+               "news_first INTEGER NOT NULL, with_upstream INTEGER NOT NULL, PRIMARY KEY (source, month)) WITHOUT ROWID")
+    db.execute("CREATE TABLE source_year_lags (source TEXT NOT NULL, year TEXT NOT NULL, lagged INTEGER NOT NULL, "
+               "median_minutes REAL, PRIMARY KEY (source, year)) WITHOUT ROWID")
+    db.execute("CREATE TABLE source_month_lags (source TEXT NOT NULL, month TEXT NOT NULL, bucket INTEGER NOT NULL, "
+               "lags INTEGER NOT NULL, PRIMARY KEY (source, month, bucket)) WITHOUT ROWID")
+    db.execute("CREATE INDEX source_month_lags_by_month ON source_month_lags (month, source, bucket, lags)")
+    for trigger in lag_change_triggers() + speaker_triggers() + lag_histogram_triggers():
+        db.execute(trigger)
+    rebuild_lags(db)
 
 
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from incident_archive.archive.articles import ArticleWriter
 from incident_archive.archive.incidents import IncidentWriter
+from incident_archive.archive.lags import refresh_lags
 from incident_archive.archive.records import CrawlRecords
 from incident_archive.archive.schema import migrate
 from incident_archive.archive.views import create_views
@@ -26,7 +27,12 @@ class ArchiveDatabase(sqlite_utils.Database):
     A transaction begun deferred that reads, then writes, cannot take the lock if another
     process committed meanwhile (WAL answers SQLITE_BUSY at once, without waiting): with
     the watch service's polls writing side by side, runs were left unfinished. BEGIN
-    IMMEDIATE waits its turn (busy_timeout) instead."""
+    IMMEDIATE waits its turn (busy_timeout) instead.
+
+    Each write transaction applies, as it commits, the queue of incidents whose kept
+    acknowledgement rows its writes changed (archive/lags.py), once the schema has them."""
+
+    keeps_lags = False  # set once the archive is migrated
 
     @contextmanager
     def atomic(self):
@@ -42,6 +48,8 @@ class ArchiveDatabase(sqlite_utils.Database):
                 self.conn.execute("ROLLBACK")
             raise
         else:
+            if self.keeps_lags:
+                refresh_lags(self)
             self.conn.execute("COMMIT")
 
 
@@ -60,6 +68,7 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     except sqlite3.OperationalError:
         db.conn.create_function("ln", 1, math.log, deterministic=True)
     migrate(db)
+    db.keeps_lags = True
     create_views(db)
     return db
 

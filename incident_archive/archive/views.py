@@ -221,6 +221,79 @@ RESOLVE_HOURS_BY_SERVICE = f"""
 """
 
 
+# Per source and year of the stated start: the median of the provider's own lags (minutes
+# from the stated start to its first post, where that start is known apart from the post
+# and the lag is not negative; the mean of the middle two of an even count). A whole
+# year reads the median the writer keeps. In a year a bound cuts, the kept histogram's
+# months within the bounds (and the cut months' rows) say which bucket holds each middle
+# rank and how many lags come before it; the rank's value is read in that bucket's rows,
+# in order, through an index (archive/lags.py).
+ACKNOWLEDGEMENT_MEDIANS = f"""
+        with {BOUNDS.strip()},
+        {cut_month_rows("edge", "acknowledgement_lags", "s.source, s.year, s.lag_bucket", at="stated_start").strip()},
+        buckets as (
+            select source, year, bucket, sum(n) as n from (
+                select h.source, substr(h.month, 1, 4) as year, h.bucket, h.lags as n
+                from source_month_lags h, bounds b
+                where h.month >= b.kept_from and h.month < case when b.whole_years then b.years_from else b.kept_until end
+                union all
+                select h.source, substr(h.month, 1, 4), h.bucket, h.lags
+                from source_month_lags h, bounds b
+                where b.whole_years and h.month >= b.years_until and h.month < b.kept_until
+                union all
+                select source, year, lag_bucket, 1 from edge where lag_bucket is not null
+            ) group by source, year, bucket having sum(n) > 0
+        ), upto as (
+            select *, sum(n) over (partition by source, year order by bucket) as upto,
+                   sum(n) over (partition by source, year) as total
+            from buckets
+        ), located as materialized (
+            select source, year, name, bucket, total, rank - (upto - n) as place from (
+                select u.*, r.name, case r.name when 'low' then (total + 1) / 2 else (total + 2) / 2 end as rank
+                from upto u, (select 'low' as name union all select 'high') r
+            ) where rank > upto - n and rank <= upto
+        ), wanted as materialized (
+            select row_number() over () as grp, source, year, bucket
+            from (select distinct source, year, bucket from located)
+        ), numbered as materialized (
+            select w.grp, l.own_lag_minutes as minutes,
+                   row_number() over (partition by w.grp order by l.own_lag_minutes) as place
+            from wanted w cross join bounds b
+            cross join acknowledgement_lags l indexed by acknowledgement_lags_by_bucket
+                 on l.source = w.source and l.year = w.year and l.lag_bucket = w.bucket
+            where l.stated_start >= b.lo and l.stated_start <= b.hi
+        )
+        select k.source, k.year, k.median_minutes, k.lagged as incidents from source_year_lags k, bounds b
+        where b.whole_years and k.year >= b.years_from and k.year < b.years_until
+        union all
+        select l.source, l.year, avg(n.minutes), max(l.total)
+        from located l join wanted w on w.source = l.source and w.year = l.year and w.bucket = l.bucket
+        join numbered n on n.grp = w.grp and n.place = l.place
+        group by l.source, l.year
+"""
+
+# Per source and year of the stated start: incidents, how many the provider, the likely
+# upstream or the news spoke of first, and how many have a likely upstream (the counts
+# triggers keep per month, and the cut months' rows).
+FIRST_TO_SPEAK = f"""
+        with {BOUNDS.strip()},
+        {cut_month_rows("cut", "acknowledgement_lags", "s.source, s.year, s.first_to_speak, "
+                        "s.upstream_incident_id is not null as with_upstream", at="stated_start").strip()},
+        counted as (
+            select c.source, substr(c.month, 1, 4) as year, c.incidents, c.provider_first, c.upstream_first,
+                   c.news_first, c.with_upstream
+            from source_month_speakers c, bounds b where c.month >= b.kept_from and c.month < b.kept_until
+            union all
+            select source, year, 1, first_to_speak = 'provider', first_to_speak = 'upstream', first_to_speak = 'news',
+                   with_upstream
+            from cut
+        )
+        select source, year, sum(incidents) as incidents, sum(provider_first) as provider_first,
+               sum(upstream_first) as upstream_first, sum(news_first) as news_first,
+               sum(with_upstream) as with_likely_upstream
+        from counted group by source, year having sum(incidents) > 0
+"""
+
 def without_bounds(sql: str) -> str:
     """A canned query's SQL as a view's: both dates empty."""
     return sql.replace(":since", "''").replace(":until", "''")
@@ -323,42 +396,13 @@ VIEWS = {
         join incidents d on d.id = a.incident_id
         join incidents c on c.id = a.candidate_id
     """,
-    # Who said it first: the provider's page, the attributed upstream, or the news. A post
-    # time is an update's: a review that gives only its filing day (Azure's) has none. The
-    # provider's own lag needs a start known apart from its first post (else it is 0 by
-    # construction, not a measurement).
+    # Who said it first: the provider's page, the attributed upstream, or the news, as the
+    # writer keeps it per incident (archive/lags.py says how each part is found).
     "acknowledgement_lag": """
-        with firsts as (
-            select i.id, i.source, i.title, coalesce(s.stated_start, i.started_at) as stated_start,
-                   -- a start known apart from the first post (a window, the page's own start)
-                   s.stated_start is not null or coalesce(i.started_at_basis, 'page') != 'posted' as start_known,
-                   case when s.stated_start is not null then 'an update says: ' || s.quote
-                        else coalesce(i.started_at_basis, 'page') end as stated_start_basis,
-                   (select min(u.posted_at) from incident_updates u where u.incident_id = i.id) as first_own_post,
-                   (select a.candidate_id from attribution_scores a where a.incident_id = i.id
-                    and a.verdict = 'likely' order by a.score desc limit 1) as upstream_incident_id,
-                   (select min(ar.published_at) from article_incidents ai join articles ar on ar.id = ai.article_id
-                    where ai.incident_id = i.id) as first_news_at
-            from incidents i left join stated_starts s on s.incident_id = i.id
-            where i.started_at is not null and i.removed_at is null
-        ), timed as (
-            select f.*, (select min(u.posted_at) from incident_updates u
-                         where u.incident_id = f.upstream_incident_id) as first_upstream_post
-            from firsts f
-        )
-        select id as incident_id, source, strftime('%Y', stated_start) as year, title, stated_start,
-               stated_start_basis, first_own_post, upstream_incident_id, first_upstream_post, first_news_at,
-               case when start_known then round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1)
-               end as own_lag_minutes,
-               round((julianday(first_upstream_post) - julianday(stated_start)) * 1440, 1) as upstream_lag_minutes,
-               round((julianday(first_news_at) - julianday(stated_start)) * 1440, 1) as news_lag_minutes,
-               case
-                   when first_news_at is not null and first_news_at < first_own_post
-                        and (first_upstream_post is null or first_news_at < first_upstream_post) then 'news'
-                   when first_upstream_post is not null and first_upstream_post < first_own_post then 'upstream'
-                   else 'provider'
-               end as first_to_speak
-        from timed
+        select incident_id, source, year, title, stated_start, stated_start_basis, first_own_post,
+               upstream_incident_id, first_upstream_post, first_news_at, own_lag_minutes, upstream_lag_minutes,
+               news_lag_minutes, first_to_speak
+        from acknowledgement_lags
     """,
     # From the counts the writer keeps (archive/overlaps.py): of a source's incidents with a
     # start, how many overlapped an incident of the other source (another of its own, for
@@ -453,6 +497,8 @@ QUERIES = {
     "incidents_started_between": INCIDENTS_STARTED + "        order by incidents desc",
     "resolve_bands_between": RESOLVE_BANDS + "        order by source, band",
     "resolve_hours_by_service_between": RESOLVE_HOURS_BY_SERVICE + "        order by incidents desc",
+    "acknowledgement_medians_between": ACKNOWLEDGEMENT_MEDIANS + "        order by year, source",
+    "first_to_speak_between": FIRST_TO_SPEAK + "        order by year desc, incidents desc",
 }
 
 
