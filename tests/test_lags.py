@@ -40,7 +40,10 @@ REFERENCE = {
 BOUNDS = [("", ""), ("2024-01-01", "2024-12-31"), ("2023-03-15", "2024-02-10T12:00:00Z"), ("2024-05", "2024-05"),
           ("2023-07-01T06:00:00Z", ""), ("", "2023-11"), ("2025-06-01", "2025-01-01"), ("2024", "2024"),
           ("2023-01-01", "2024-12-31"), ("2023-02", "2025-01-15"), ("2022-12-31T12:00:00Z", ""),
-          ("2024-01-01T00:00:01Z", "2025-12-31")]
+          ("2024-01-01T00:00:01Z", "2025-12-31"),
+          # quarters whole and cut, alone and beside whole years
+          ("2023-04-01", "2023-09-30"), ("2023-02-15", "2024-08-20"), ("2023-03-31T23:00:00Z", "2023-07"),
+          ("2023-05", "2025-11-10"), ("2024-10", "2024-12"), ("2023-04", "2023-06-15")]
 START = datetime(2023, 1, 1, tzinfo=timezone.utc)
 SEEN = "2026-01-01T00:00:00Z"
 SOURCES = {"cloud": None, "app": ["cloud"], "api": ["cloud"]}
@@ -71,6 +74,7 @@ def kept(db) -> dict:
     return {"acknowledgement_lags": rows(db, "select * from acknowledgement_lags"),
             "source_month_speakers": rows(db, "select * from source_month_speakers where incidents != 0"),
             "source_month_lags": rows(db, "select * from source_month_lags where lags != 0"),
+            "source_quarter_lags": rows(db, "select * from source_quarter_lags where lags != 0"),
             "source_year_lags": rows(db, "select * from source_year_lags")}
 
 

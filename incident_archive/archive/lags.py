@@ -14,9 +14,11 @@ attributions and articles (the charts timed out at 3 s at a million incidents).
   whole months from it and the rows of the months a bound cuts.
 - ``source_year_lags``: per source and year, how many own lags are known (not negative)
   and their median, computed again for the years a refresh touched.
-- ``source_month_lags``: a histogram of own lags per source and month, kept by triggers.
-  A median does not add up: in a year a bound cuts, the histogram's months within the
-  bounds say which bucket holds the median, and that bucket's rows give its value.
+- ``source_month_lags`` and ``source_quarter_lags``: histograms of own lags per source
+  and month, and per quarter, kept by triggers. A median does not add up: in a year a
+  bound cuts, the histograms of the quarters and months within the bounds say which
+  bucket holds the median (a quarter is one read, not three), and that bucket's rows
+  give its value.
 - ``rebuild_lags`` computes everything afresh; the newest migration that changes these
   tables calls it, so it must work on that migration's schema.
 """
@@ -29,6 +31,10 @@ from __future__ import annotations
 # rows (views.ACKNOWLEDGEMENT_MEDIANS).
 LAG_BUCKET = ("case when {minutes} < 0 then null when {minutes} < 1 then 0 "
               "else cast(ln({minutes}) * 8 as integer) + 1 end")
+# The periods the lag histograms are kept by: the stated start's month, and its quarter
+# (named by its first month, 2024-04 for April to June), as SQL over ``{at}``.
+LAG_PERIODS = {"month": "substr({at}, 1, 7)",
+               "quarter": "printf('%s-%02d', substr({at}, 1, 4), (substr({at}, 6, 2) - 1) / 3 * 3 + 1)"}
 OWN_LAG = "round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1)"
 
 # One incident's row, for the incidents in temp.lag_ids. A post time is an update's: a
@@ -120,7 +126,8 @@ def rebuild_lags(db) -> None:
     db.execute("DELETE FROM lag_changes")
     db.execute("DELETE FROM acknowledgement_lags")
     db.execute("DELETE FROM source_month_speakers")
-    db.execute("DELETE FROM source_month_lags")
+    for period in LAG_PERIODS:
+        db.execute(f"DELETE FROM source_{period}_lags")
     db.execute("DELETE FROM source_year_lags")
     db.execute("INSERT INTO acknowledgement_lags " + LAG_ROWS.format(incidents="incidents i"))
     _year_medians(db, "SELECT DISTINCT source, year FROM acknowledgement_lags WHERE year IS NOT NULL")

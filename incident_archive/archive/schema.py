@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from incident_archive.archive.lags import rebuild_lags
+from incident_archive.archive.lags import LAG_PERIODS, rebuild_lags
 from incident_archive.archive.overlaps import rebuild_overlaps, window_end
 from incident_archive.archive.summaries import rebuild_service_times, resolve_band, resolve_hours
 
@@ -681,15 +681,16 @@ def speaker_triggers() -> list[str]:
                              ["source", "stated_start", "first_to_speak", "upstream_incident_id"], change)
 
 
-def lag_histogram_triggers() -> list[str]:
-    """Triggers that keep ``source_month_lags`` (per source, month of the stated start and
-    bucket of own lag: how many lags)."""
+def lag_histogram_triggers(period: str) -> list[str]:
+    """Triggers that keep ``source_{period}_lags`` (per source, month or quarter of the
+    stated start and bucket of own lag: how many lags)."""
     def change(row: str, step: str) -> str:
-        return add_to_counts("source_month_lags", {
-            "source": f"{row}.source", "month": f"substr({row}.stated_start, 1, 7)", "bucket": f"{row}.lag_bucket"},
+        return add_to_counts(f"source_{period}_lags", {
+            "source": f"{row}.source", period: LAG_PERIODS[period].format(at=f"{row}.stated_start"),
+            "bucket": f"{row}.lag_bucket"},
             {"lags": step}, f"{row}.stated_start IS NOT NULL AND {row}.lag_bucket IS NOT NULL")
 
-    return counting_triggers("source_month_lags", "acknowledgement_lags", ["source", "stated_start", "lag_bucket"],
+    return counting_triggers(f"source_{period}_lags", "acknowledgement_lags", ["source", "stated_start", "lag_bucket"],
                              change)
 
 
@@ -715,10 +716,12 @@ def _acknowledgement_lags(db: sqlite_utils.Database) -> None:
                "news_first INTEGER NOT NULL, with_upstream INTEGER NOT NULL, PRIMARY KEY (source, month)) WITHOUT ROWID")
     db.execute("CREATE TABLE source_year_lags (source TEXT NOT NULL, year TEXT NOT NULL, lagged INTEGER NOT NULL, "
                "median_minutes REAL, PRIMARY KEY (source, year)) WITHOUT ROWID")
-    db.execute("CREATE TABLE source_month_lags (source TEXT NOT NULL, month TEXT NOT NULL, bucket INTEGER NOT NULL, "
-               "lags INTEGER NOT NULL, PRIMARY KEY (source, month, bucket)) WITHOUT ROWID")
-    db.execute("CREATE INDEX source_month_lags_by_month ON source_month_lags (month, source, bucket, lags)")
-    for trigger in lag_change_triggers() + speaker_triggers() + lag_histogram_triggers():
+    for period in LAG_PERIODS:
+        db.execute(f"CREATE TABLE source_{period}_lags (source TEXT NOT NULL, {period} TEXT NOT NULL, "
+                   f"bucket INTEGER NOT NULL, lags INTEGER NOT NULL, PRIMARY KEY (source, {period}, bucket)) WITHOUT ROWID")
+        db.execute(f"CREATE INDEX source_{period}_lags_by_{period} ON source_{period}_lags ({period}, source, bucket, lags)")
+    triggers = lag_change_triggers() + speaker_triggers()
+    for trigger in triggers + [t for period in LAG_PERIODS for t in lag_histogram_triggers(period)]:
         db.execute(trigger)
     rebuild_lags(db)
 

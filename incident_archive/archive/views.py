@@ -221,25 +221,52 @@ RESOLVE_HOURS_BY_SERVICE = f"""
 """
 
 
+def month_number(bound: str) -> str:
+    """SQL: the month a kept bound (``kept_from``, ``years_until``, ...) names, as a number
+    (year * 12 + month - 1): a month name is that month, a year its January, a month
+    with '~' the month after it; before year 1, 0; from year 9999, December 9999."""
+    return (f"case when {bound} < '0001' then 0 when {bound} >= '9999' then 9999 * 12 + 11 "
+            f"when length({bound}) = 4 then substr({bound}, 1, 4) * 12 "
+            f"when substr({bound}, 8, 1) = '~' then substr({bound}, 1, 4) * 12 + substr({bound}, 6, 2) "
+            f"else substr({bound}, 1, 4) * 12 + substr({bound}, 6, 2) - 1 end")
+
+
+def month_name(number: str) -> str:
+    """SQL: the name (2024-04) of a month number."""
+    return f"printf('%04d-%02d', {number} / 12, {number} % 12 + 1)"
+
+
 # Per source and year of the stated start: the median of the provider's own lags (minutes
 # from the stated start to its first post, where that start is known apart from the post
 # and the lag is not negative; the mean of the middle two of an even count). A whole
-# year reads the median the writer keeps. In a year a bound cuts, the kept histogram's
-# months within the bounds (and the cut months' rows) say which bucket holds each middle
-# rank and how many lags come before it; the rank's value is read in that bucket's rows,
-# in order, through an index (archive/lags.py).
+# year reads the median the writer keeps. Outside whole years, the kept histograms of
+# the whole quarters within the bounds, of the other whole months, and the cut months'
+# rows say which bucket holds each middle rank and how many lags come before it; the
+# rank's value is read in that bucket's rows, in order, through an index
+# (archive/lags.py).
 ACKNOWLEDGEMENT_MEDIANS = f"""
         with {BOUNDS.strip()},
         {cut_month_rows("edge", "acknowledgement_lags", "s.source, s.year, s.lag_bucket", at="stated_start").strip()},
-        buckets as (
+        regions as (
+            select kept_from as f, kept_until as u from bounds where not whole_years
+            union all select kept_from, years_from from bounds where whole_years
+            union all select years_until, kept_until from bounds where whole_years
+        ), spans as materialized (
+            select {month_name("mf")} as mf, {month_name("qf")} as qf, {month_name("qu")} as qu,
+                   {month_name("mu")} as mu
+            from (select mf, mu, case when qf < qu then qf else mu end as qf, case when qf < qu then qu else mu end as qu
+                  from (select mf, mu, (mf + 2) / 3 * 3 as qf, mu / 3 * 3 as qu
+                        from (select {month_number("f")} as mf, {month_number("u")} as mu from regions)))
+        ), buckets as (
             select source, year, bucket, sum(n) as n from (
-                select h.source, substr(h.month, 1, 4) as year, h.bucket, h.lags as n
-                from source_month_lags h, bounds b
-                where h.month >= b.kept_from and h.month < case when b.whole_years then b.years_from else b.kept_until end
+                select h.source, substr(h.quarter, 1, 4) as year, h.bucket, h.lags as n
+                from spans p cross join source_quarter_lags h on h.quarter >= p.qf and h.quarter < p.qu
                 union all
                 select h.source, substr(h.month, 1, 4), h.bucket, h.lags
-                from source_month_lags h, bounds b
-                where b.whole_years and h.month >= b.years_until and h.month < b.kept_until
+                from spans p cross join source_month_lags h on h.month >= p.mf and h.month < p.qf
+                union all
+                select h.source, substr(h.month, 1, 4), h.bucket, h.lags
+                from spans p cross join source_month_lags h on h.month >= p.qu and h.month < p.mu
                 union all
                 select source, year, lag_bucket, 1 from edge where lag_bucket is not null
             ) group by source, year, bucket having sum(n) > 0
@@ -253,10 +280,10 @@ ACKNOWLEDGEMENT_MEDIANS = f"""
                 from upto u, (select 'low' as name union all select 'high') r
             ) where rank > upto - n and rank <= upto
         ), wanted as materialized (
-            select row_number() over () as grp, source, year, bucket
-            from (select distinct source, year, bucket from located)
+            select row_number() over () as grp, source, year, bucket, total
+            from (select distinct source, year, bucket, total from located)
         ), numbered as materialized (
-            select w.grp, l.own_lag_minutes as minutes,
+            select w.grp, w.source, w.year, w.total, l.own_lag_minutes as minutes,
                    row_number() over (partition by w.grp order by l.own_lag_minutes) as place
             from wanted w cross join bounds b
             cross join acknowledgement_lags l indexed by acknowledgement_lags_by_bucket
@@ -266,10 +293,10 @@ ACKNOWLEDGEMENT_MEDIANS = f"""
         select k.source, k.year, k.median_minutes, k.lagged as incidents from source_year_lags k, bounds b
         where b.whole_years and k.year >= b.years_from and k.year < b.years_until
         union all
-        select l.source, l.year, avg(n.minutes), max(l.total)
-        from located l join wanted w on w.source = l.source and w.year = l.year and w.bucket = l.bucket
-        join numbered n on n.grp = w.grp and n.place = l.place
-        group by l.source, l.year
+        select source, year, avg(minutes), max(total) from numbered
+        where (grp, place) in (select w.grp, l.place from located l
+                               join wanted w on w.source = l.source and w.year = l.year and w.bucket = l.bucket)
+        group by source, year
 """
 
 # Per source and year of the stated start: incidents, how many the provider, the likely
