@@ -726,6 +726,16 @@ def _acknowledgement_lags(db: sqlite_utils.Database) -> None:
     rebuild_lags(db)
 
 
+
+@MIGRATIONS(name="resolve_hours_in_order")
+def _resolve_hours_in_order(db: sqlite_utils.Database) -> None:
+    """A service's times to resolve in order within each bucket: the time to resolve read
+    a wanted rank by sorting and numbering the bucket's rows (70,000 rows, 215 ms for
+    the view at a million incidents); in index order it names the rank's row directly."""
+    db.execute("DROP INDEX service_stage_times_by_bucket")
+    db.execute("CREATE INDEX service_stage_times_by_hours ON service_stage_times (source, service, resolve_bucket, "
+               "resolve_hours, first_posted_at)")
+
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [
     "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",

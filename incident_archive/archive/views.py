@@ -84,8 +84,11 @@ RESOLVED_TOTALS = """
 # Time to resolve per service: from the first investigating/identified/monitoring post to
 # the last resolved post (mean, median, p90; the median of an even count is the mean of
 # the middle two). The kept histograms say which bucket holds each wanted rank, and how
-# many times come before it; the rank's value is then read in that bucket's rows, in
-# order, through an index. One text for the view (no bounds) and the canned query.
+# many times come before it; the rank's value is then read in that bucket's rows, which
+# an index gives in order: their row ids in that order, as a JSON array, name the row at
+# each place (an aggregate over a subquery takes its rows in the subquery's ORDER BY,
+# which SQLite never flattens away there), with no sort and no row numbers. One text
+# for the view (no bounds) and the canned query.
 TIME_TO_RESOLVE = f"""
         with {BOUNDS.strip()},
         {EDGE_ROWS.strip()},
@@ -115,27 +118,26 @@ TIME_TO_RESOLVE = f"""
                                                 else (9 * total + 9) / 10 end as rank
                 from upto u, (select 'low' as name union all select 'high' union all select 'p90') r
             ) where rank > upto - n and rank <= upto
-        ), wanted as materialized (
-            select row_number() over () as grp, source, service, bucket
-            from (select distinct source, service, bucket from located)
-        ), numbered as (
-            select w.grp, s.resolve_hours as hours,
-                   row_number() over (partition by w.grp order by s.resolve_hours) as place
-            from wanted w, bounds b
-            join service_stage_times s indexed by service_stage_times_by_bucket
-                 on s.source = w.source and s.service = w.service and s.resolve_bucket = w.bucket
-            where s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
+        ), ordered as materialized (
+            select w.source, w.service, w.bucket, (
+                select json_group_array(id) from (
+                    select s.rowid as id from service_stage_times s indexed by service_stage_times_by_hours
+                    where s.source = w.source and s.service = w.service and s.resolve_bucket = w.bucket
+                      and s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
+                    order by s.resolve_hours)) as ids
+            from (select distinct source, service, bucket from located) w, bounds b
         ), valued as (
-            select w.source, w.service, w.bucket, n.place, n.hours from numbered n join wanted w on w.grp = n.grp
-            where (w.source, w.service, w.bucket, n.place) in (select source, service, bucket, place from located)
+            select l.source, l.service, l.name, s.resolve_hours as hours
+            from located l
+            cross join ordered o on o.source = l.source and o.service = l.service and o.bucket = l.bucket
+            cross join service_stage_times s on s.rowid = json_extract(o.ids, '$[' || (l.place - 1) || ']')
         )
         select t.source as source, t.service as service, t.total as incidents, round(t.hours / t.total, 2) as mean_hours,
-               round((max(case when l.name = 'low' then v.hours end)
-                      + max(case when l.name = 'high' then v.hours end)) / 2, 2) as median_hours,
-               round(max(case when l.name = 'p90' then v.hours end), 2) as p90_hours
+               round((max(case when v.name = 'low' then v.hours end)
+                      + max(case when v.name = 'high' then v.hours end)) / 2, 2) as median_hours,
+               round(max(case when v.name = 'p90' then v.hours end), 2) as p90_hours
         from totals t
-        left join located l on l.source = t.source and l.service = t.service
-        left join valued v on v.source = l.source and v.service = l.service and v.bucket = l.bucket and v.place = l.place
+        left join valued v on v.source = t.source and v.service = t.service
         group by t.source, t.service
 """
 
