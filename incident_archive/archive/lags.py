@@ -41,7 +41,7 @@ OWN_LAG = "round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1
 # review that gives only its filing day (Azure's) has none. The provider's own lag needs a
 # start known apart from its first post (else it is 0 by construction, not a measurement).
 LAG_ROWS = f"""
-    with firsts as (
+    with firsts as materialized (
         select i.id, i.source, i.title, coalesce(s.stated_start, i.started_at) as stated_start,
                -- a start known apart from the first post (a window, the page's own start)
                s.stated_start is not null or coalesce(i.started_at_basis, 'page') != 'posted' as start_known,
@@ -54,7 +54,7 @@ LAG_ROWS = f"""
                 where ai.incident_id = i.id) as first_news_at
         from {{incidents}} left join stated_starts s on s.incident_id = i.id
         where i.started_at is not null and i.removed_at is null
-    ), timed as (
+    ), timed as materialized (  -- each part read once per incident, not once per use
         select f.*, (select min(u.posted_at) from incident_updates u
                      where u.incident_id = f.upstream_incident_id) as first_upstream_post
         from firsts f
@@ -74,13 +74,10 @@ LAG_ROWS = f"""
     from timed
 """
 
-# The median of a source's known own lags in a year (the mean of the middle two of an
-# even count), read through the index in order: a count and one offset, not a sort.
-YEAR_MEDIAN = """
-    select avg(own_lag_minutes) from (
-        select own_lag_minutes from acknowledgement_lags indexed by acknowledgement_lags_by_bucket
-        where source = :source and year = :year and lag_bucket is not null
-        order by lag_bucket, own_lag_minutes limit 2 - :n % 2 offset (:n - 1) / 2)"""
+# The lags of the year's bucket that holds a wanted rank, from a place in it, in order.
+IN_BUCKET = """
+    select own_lag_minutes from acknowledgement_lags indexed by acknowledgement_lags_by_bucket
+    where source = ? and year = ? and lag_bucket = ? order by own_lag_minutes limit ? offset ?"""
 
 
 def refresh_lags(db) -> None:
@@ -90,7 +87,7 @@ def refresh_lags(db) -> None:
     if not db.execute("SELECT 1 FROM lag_changes LIMIT 1").fetchone():
         return
     db.execute("INSERT OR IGNORE INTO lag_changes SELECT a.incident_id FROM lag_changes c "
-               "JOIN attribution_scores a ON a.candidate_id = c.incident_id WHERE a.verdict = 'likely'")
+               "CROSS JOIN attribution_scores a ON a.candidate_id = c.incident_id WHERE a.verdict = 'likely'")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS lag_ids (incident_id TEXT PRIMARY KEY)")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS lag_years (source TEXT, year TEXT, PRIMARY KEY (source, year))")
     db.execute("DELETE FROM temp.lag_ids")
@@ -98,7 +95,7 @@ def refresh_lags(db) -> None:
     db.execute("INSERT INTO temp.lag_ids SELECT incident_id FROM lag_changes")
     db.execute("DELETE FROM lag_changes")
     touched_years = ("INSERT OR IGNORE INTO temp.lag_years SELECT l.source, l.year FROM temp.lag_ids c "
-                     "JOIN acknowledgement_lags l ON l.incident_id = c.incident_id WHERE l.year IS NOT NULL")
+                     "CROSS JOIN acknowledgement_lags l ON l.incident_id = c.incident_id WHERE l.year IS NOT NULL")
     db.execute(touched_years)
     db.execute("DELETE FROM acknowledgement_lags WHERE incident_id IN (SELECT incident_id FROM temp.lag_ids)")
     db.execute("INSERT INTO acknowledgement_lags "
@@ -108,14 +105,25 @@ def refresh_lags(db) -> None:
 
 
 def _year_medians(db, years: str) -> None:
-    """``source_year_lags`` for the (source, year) pairs ``years`` selects."""
+    """``source_year_lags`` for the (source, year) pairs ``years`` selects. The year's
+    quarter histograms give the count and the bucket of each middle rank; the rank's
+    value is read at its place in that bucket's rows (not half of the year's rows)."""
     for source, year in db.execute(years).fetchall():
-        n = db.execute("SELECT count(*) FROM acknowledgement_lags indexed by acknowledgement_lags_by_bucket "
-                       "WHERE source = ? AND year = ? AND lag_bucket IS NOT NULL", [source, year]).fetchone()[0]
+        counts = db.execute("SELECT bucket, sum(lags) FROM source_quarter_lags WHERE source = ? AND quarter >= ? "
+                            "AND quarter <= ? GROUP BY bucket HAVING sum(lags) > 0 ORDER BY bucket",
+                            [source, f"{year}-01", f"{year}-12"]).fetchall()
+        n = sum(lags for _, lags in counts)
         if not n:
             db.execute("DELETE FROM source_year_lags WHERE source = ? AND year = ?", [source, year])
             continue
-        median = db.execute(YEAR_MEDIAN, {"source": source, "year": year, "n": n}).fetchone()[0]
+        middle = []
+        before = 0
+        for bucket, lags in counts:
+            for rank in sorted({(n + 1) // 2, (n + 2) // 2}):
+                if before < rank <= before + lags:
+                    middle += [row[0] for row in db.execute(IN_BUCKET, [source, year, bucket, 1, rank - before - 1])]
+            before += lags
+        median = sum(middle) / len(middle) if len(middle) == 2 else middle[0]
         db.execute("INSERT INTO source_year_lags (source, year, lagged, median_minutes) VALUES (?, ?, ?, ?) "
                    "ON CONFLICT DO UPDATE SET lagged = excluded.lagged, median_minutes = excluded.median_minutes",
                    [source, year, n, median])
