@@ -74,10 +74,10 @@ LAG_ROWS = f"""
     from timed
 """
 
-# The lags of the year's bucket that holds a wanted rank, from a place in it, in order.
-IN_BUCKET = """
+# The lag at a place (from 0) in its year's bucket, in order.
+AT_PLACE = """
     select own_lag_minutes from acknowledgement_lags indexed by acknowledgement_lags_by_bucket
-    where source = ? and year = ? and lag_bucket = ? order by own_lag_minutes limit ? offset ?"""
+    where source = ? and year = ? and lag_bucket = ? order by own_lag_minutes limit 1 offset ?"""
 
 
 def refresh_lags(db) -> None:
@@ -121,7 +121,7 @@ def _year_medians(db, years: str) -> None:
         for bucket, lags in counts:
             for rank in sorted({(n + 1) // 2, (n + 2) // 2}):
                 if before < rank <= before + lags:
-                    middle += [row[0] for row in db.execute(IN_BUCKET, [source, year, bucket, 1, rank - before - 1])]
+                    middle += [row[0] for row in db.execute(AT_PLACE, [source, year, bucket, rank - before - 1])]
             before += lags
         median = sum(middle) / len(middle) if len(middle) == 2 else middle[0]
         db.execute("INSERT INTO source_year_lags (source, year, lagged, median_minutes) VALUES (?, ?, ?, ?) "
