@@ -405,8 +405,8 @@ VIEWS = {
                cast(round((min(julianday(coalesce(d.resolved_at, {NOW})), julianday(coalesce(u.resolved_at, {NOW})))
                            - max(julianday(d.started_at), julianday(u.started_at))) * 1440) as integer) as overlap_minutes
         from sources s
-        join json_each(s.depends_on) up
-        join incidents d on d.source = s.id
+        cross join json_each(s.depends_on) up
+        cross join incidents d on d.source = s.id
         join incidents u on u.source = up.value
              and u.started_at < coalesce(d.resolved_at, {NOW})
              and coalesce(u.resolved_at, {NOW}) > d.started_at
