@@ -81,14 +81,54 @@ RESOLVED_TOTALS = """
             ) group by source, service having total > 0
         )"""
 
+# Where a rank falls among a group's ``total`` values (from 1): the median is the mean of
+# the values at 'low' and 'high' (the same place for an odd count).
+MEDIAN_RANKS = {"low": "(total + 1) / 2", "high": "(total + 2) / 2"}
+
+
+def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index: str, bucket: str, value: str,
+                at: str) -> str:
+    """CTEs from ``buckets`` (the two ``keys``, bucket, n: a histogram between the bounds)
+    to ``valued`` (keys, name, value, total): each group's value at each rank of
+    ``ranks``. The histogram says which bucket holds the rank and how many values come
+    before it; the rank's row is read at its place in that bucket's rows of ``table``
+    between the bounds (by ``at``), which ``index`` gives in order of ``value``: their row
+    ids in that order, as a JSON array, name it (an aggregate over a subquery takes its
+    rows in the subquery's ORDER BY, which SQLite never flattens away there). No sort and
+    no row numbers."""
+    a, b = keys
+    names = " union all ".join(f"select '{name}' as name" for name in ranks)
+    rank = "case r.name " + " ".join(f"when '{name}' then {sql}" for name, sql in ranks.items()) + " end"
+    return f"""
+        upto as (
+            select *, sum(n) over (partition by {a}, {b} order by bucket) as upto,
+                   sum(n) over (partition by {a}, {b}) as total
+            from buckets
+        ), located as materialized (
+            select {a}, {b}, name, bucket, total, rank - (upto - n) as place from (
+                select u.*, r.name, {rank} as rank from upto u, ({names}) r
+            ) where rank > upto - n and rank <= upto
+        ), ordered as materialized (
+            select w.{a}, w.{b}, w.bucket, (
+                select json_group_array(id) from (
+                    select s.rowid as id from {table} s indexed by {index}
+                    where s.{a} = w.{a} and s.{b} = w.{b} and s.{bucket} = w.bucket
+                      and s.{at} >= p.lo and s.{at} <= p.hi
+                    order by s.{value})) as ids
+            from (select distinct {a}, {b}, bucket from located) w, bounds p
+        ), valued as (
+            select l.{a}, l.{b}, l.name, l.total, s.{value} as value
+            from located l
+            cross join ordered o on o.{a} = l.{a} and o.{b} = l.{b} and o.bucket = l.bucket
+            cross join {table} s on s.rowid = json_extract(o.ids, '$[' || (l.place - 1) || ']')
+        )"""
+
+
 # Time to resolve per service: from the first investigating/identified/monitoring post to
 # the last resolved post (mean, median, p90; the median of an even count is the mean of
-# the middle two). The kept histograms say which bucket holds each wanted rank, and how
-# many times come before it; the rank's value is then read in that bucket's rows, which
-# an index gives in order: their row ids in that order, as a JSON array, name the row at
-# each place (an aggregate over a subquery takes its rows in the subquery's ORDER BY,
-# which SQLite never flattens away there), with no sort and no row numbers. One text
-# for the view (no bounds) and the canned query.
+# the middle two). The kept histograms say which bucket holds each wanted rank; its
+# value is read at its place in that bucket (``rank_values``). One text for the view (no
+# bounds) and the canned query.
 TIME_TO_RESOLVE = f"""
         with {BOUNDS.strip()},
         {EDGE_ROWS.strip()},
@@ -108,34 +148,13 @@ TIME_TO_RESOLVE = f"""
                 union all
                 select source, service, resolve_bucket, 1 from edge where resolve_bucket is not null
             ) group by source, service, bucket
-        ), upto as (
-            select b.source, b.service, b.bucket, b.n, t.total,
-                   sum(b.n) over (partition by b.source, b.service order by b.bucket) as upto
-            from buckets b join totals t on t.source = b.source and t.service = b.service
-        ), located as materialized (
-            select source, service, name, bucket, rank - (upto - n) as place from (
-                select u.*, r.name, case r.name when 'low' then (total + 1) / 2 when 'high' then (total + 2) / 2
-                                                else (9 * total + 9) / 10 end as rank
-                from upto u, (select 'low' as name union all select 'high' union all select 'p90') r
-            ) where rank > upto - n and rank <= upto
-        ), ordered as materialized (
-            select w.source, w.service, w.bucket, (
-                select json_group_array(id) from (
-                    select s.rowid as id from service_stage_times s indexed by service_stage_times_by_hours
-                    where s.source = w.source and s.service = w.service and s.resolve_bucket = w.bucket
-                      and s.first_posted_at >= b.lo and s.first_posted_at <= b.hi
-                    order by s.resolve_hours)) as ids
-            from (select distinct source, service, bucket from located) w, bounds b
-        ), valued as (
-            select l.source, l.service, l.name, s.resolve_hours as hours
-            from located l
-            cross join ordered o on o.source = l.source and o.service = l.service and o.bucket = l.bucket
-            cross join service_stage_times s on s.rowid = json_extract(o.ids, '$[' || (l.place - 1) || ']')
-        )
+        ),
+        {rank_values(("source", "service"), {**MEDIAN_RANKS, "p90": "(9 * total + 9) / 10"}, "service_stage_times",
+                     "service_stage_times_by_hours", "resolve_bucket", "resolve_hours", "first_posted_at").strip()}
         select t.source as source, t.service as service, t.total as incidents, round(t.hours / t.total, 2) as mean_hours,
-               round((max(case when v.name = 'low' then v.hours end)
-                      + max(case when v.name = 'high' then v.hours end)) / 2, 2) as median_hours,
-               round(max(case when v.name = 'p90' then v.hours end), 2) as p90_hours
+               round((max(case when v.name = 'low' then v.value end)
+                      + max(case when v.name = 'high' then v.value end)) / 2, 2) as median_hours,
+               round(max(case when v.name = 'p90' then v.value end), 2) as p90_hours
         from totals t
         left join valued v on v.source = t.source and v.service = t.service
         group by t.source, t.service
@@ -243,9 +262,8 @@ def month_name(number: str) -> str:
 # and the lag is not negative; the mean of the middle two of an even count). A whole
 # year reads the median the writer keeps. Outside whole years, the kept histograms of
 # the whole quarters within the bounds, of the other whole months, and the cut months'
-# rows say which bucket holds each middle rank and how many lags come before it; the
-# rank's value is read in that bucket's rows, in order, through an index
-# (archive/lags.py).
+# rows say which bucket holds each middle rank; its value is read at its place in that
+# bucket (``rank_values``; the buckets are archive/lags.py's).
 ACKNOWLEDGEMENT_MEDIANS = f"""
         with {BOUNDS.strip()},
         {cut_month_rows("edge", "acknowledgement_lags", "s.source, s.year, s.lag_bucket", at="stated_start").strip()},
@@ -272,33 +290,15 @@ ACKNOWLEDGEMENT_MEDIANS = f"""
                 union all
                 select source, year, lag_bucket, 1 from edge where lag_bucket is not null
             ) group by source, year, bucket having sum(n) > 0
-        ), upto as (
-            select *, sum(n) over (partition by source, year order by bucket) as upto,
-                   sum(n) over (partition by source, year) as total
-            from buckets
-        ), located as materialized (
-            select source, year, name, bucket, total, rank - (upto - n) as place from (
-                select u.*, r.name, case r.name when 'low' then (total + 1) / 2 else (total + 2) / 2 end as rank
-                from upto u, (select 'low' as name union all select 'high') r
-            ) where rank > upto - n and rank <= upto
-        ), wanted as materialized (
-            select row_number() over () as grp, source, year, bucket, total
-            from (select distinct source, year, bucket, total from located)
-        ), numbered as materialized (
-            select w.grp, w.source, w.year, w.total, l.own_lag_minutes as minutes,
-                   row_number() over (partition by w.grp order by l.own_lag_minutes) as place
-            from wanted w cross join bounds b
-            cross join acknowledgement_lags l indexed by acknowledgement_lags_by_bucket
-                 on l.source = w.source and l.year = w.year and l.lag_bucket = w.bucket
-            where l.stated_start >= b.lo and l.stated_start <= b.hi
-        )
+        ),
+        {rank_values(("source", "year"), MEDIAN_RANKS, "acknowledgement_lags", "acknowledgement_lags_by_bucket",
+                     "lag_bucket", "own_lag_minutes", "stated_start").strip()}
         select k.source, k.year, k.median_minutes, k.lagged as incidents from source_year_lags k, bounds b
         where b.whole_years and k.year >= b.years_from and k.year < b.years_until
         union all
-        select source, year, avg(minutes), max(total) from numbered
-        where (grp, place) in (select w.grp, l.place from located l
-                               join wanted w on w.source = l.source and w.year = l.year and w.bucket = l.bucket)
-        group by source, year
+        select source, year, (max(case when name = 'low' then value end)
+                              + max(case when name = 'high' then value end)) / 2, max(total)
+        from valued group by source, year
 """
 
 # Per source and year of the stated start: incidents, how many the provider, the likely
