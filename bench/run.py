@@ -174,8 +174,8 @@ INGESTED_TABLES = ["incidents", "incident_updates", "incident_versions", "update
 # The figures the writer keeps (per month, the overlaps between sources, the median lags),
 # put once, as they stand after the last batch (source_month_impacts and
 # source_month_speakers are kept by triggers, in both archives).
-KEPT_TABLES = ["service_months", "service_month_hours", "service_year_hours", "source_islands", "source_overlaps",
-               "source_year_lags"]
+KEPT_TABLES = ["service_months", "service_month_hours", "service_quarter_hours", "service_year_hours", "service_hours",
+               "source_islands", "source_overlaps", "source_year_lags"]
 
 
 def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZE) -> float:

@@ -121,7 +121,8 @@ def kept_rows(db) -> dict:
     from sums made afresh in the last bits)."""
     order = {"service_stage_times": "incident_id, service", "service_months": "source, service, month",
              "service_month_hours": "source, service, month, bucket",
-             "service_year_hours": "source, service, year, bucket"}
+             "service_quarter_hours": "source, service, quarter, bucket",
+             "service_year_hours": "source, service, year, bucket", "service_hours": "source, service, bucket"}
     return {table: [tuple(round(v, 9) if isinstance(v, float) else v for v in row)
                     for row in db.execute(f"select * from {table} order by {columns}").fetchall()]
             for table, columns in order.items()}

@@ -21,10 +21,11 @@ NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 # figures the writer keeps (archive/summaries.py); a month a bound cuts (lo_cut, hi_cut),
 # row by row. Month names compare as text: '2024-01~' sorts after every time of January
 # and before '2024-02'. The years wholly inside (from years_from, before years_until;
-# none unless whole_years) have histograms of their own, so a year is one read, not twelve.
+# none unless whole_years) have histograms of their own, so a year is one read, not twelve;
+# all_time says neither date was given.
 BOUNDS = """
         bounds as (
-            select *, years_from < years_until as whole_years from (
+            select *, years_from < years_until as whole_years, lo = '0000' and hi = '9999~' as all_time from (
             select *,
                    case when kept_from <= substr(kept_from, 1, 4) || '-01' then substr(kept_from, 1, 4)
                         else printf('%04d', substr(kept_from, 1, 4) + 1) end as years_from,
@@ -124,6 +125,38 @@ def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index:
         )"""
 
 
+def month_number(bound: str) -> str:
+    """SQL: the month a kept bound (``kept_from``, ``years_until``, ...) names, as a number
+    (year * 12 + month - 1): a month name is that month, a year its January, a month
+    with '~' the month after it; before year 1, 0; from year 9999, December 9999."""
+    return (f"case when {bound} < '0001' then 0 when {bound} >= '9999' then 9999 * 12 + 11 "
+            f"when length({bound}) = 4 then substr({bound}, 1, 4) * 12 "
+            f"when substr({bound}, 8, 1) = '~' then substr({bound}, 1, 4) * 12 + substr({bound}, 6, 2) "
+            f"else substr({bound}, 1, 4) * 12 + substr({bound}, 6, 2) - 1 end")
+
+
+def month_name(number: str) -> str:
+    """SQL: the name (2024-04) of a month number."""
+    return f"printf('%04d-%02d', {number} / 12, {number} % 12 + 1)"
+
+
+# The kept months a query reads outside whole years (one or two regions, none for all
+# time), each as spans of month names: months from mf before qf, whole quarters from qf
+# before qu (named by their first months), months from qu before mu.
+SPANS = f"""
+        regions as (
+            select kept_from as f, kept_until as u from bounds where not whole_years
+            union all select kept_from, years_from from bounds where whole_years and not all_time
+            union all select years_until, kept_until from bounds where whole_years and not all_time
+        ), spans as materialized (
+            select {month_name("mf")} as mf, {month_name("qf")} as qf, {month_name("qu")} as qu,
+                   {month_name("mu")} as mu
+            from (select mf, mu, case when qf < qu then qf else mu end as qf, case when qf < qu then qu else mu end as qu
+                  from (select mf, mu, (mf + 2) / 3 * 3 as qf, mu / 3 * 3 as qu
+                        from (select {month_number("f")} as mf, {month_number("u")} as mu from regions)))
+        )"""
+
+
 # Time to resolve per service: from the first investigating/identified/monitoring post to
 # the last resolved post (mean, median, p90; the median of an even count is the mean of
 # the middle two). The kept histograms say which bucket holds each wanted rank; its
@@ -132,19 +165,24 @@ def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index:
 TIME_TO_RESOLVE = f"""
         with {BOUNDS.strip()},
         {EDGE_ROWS.strip()},
-        {RESOLVED_TOTALS.strip()}, buckets as (
+        {RESOLVED_TOTALS.strip()},
+        {SPANS.strip()}, buckets as (
             select source, service, bucket, sum(n) as n from (
                 select h.source, h.service, h.bucket, h.incidents as n
-                from service_year_hours h, bounds b
-                where b.whole_years and h.year >= b.years_from and h.year < b.years_until
+                from bounds b cross join service_hours h where b.all_time
                 union all
                 select h.source, h.service, h.bucket, h.incidents
-                from service_month_hours h, bounds b
-                where h.month >= b.kept_from and h.month < case when b.whole_years then b.years_from else b.kept_until end
+                from bounds b cross join service_year_hours h
+                where b.whole_years and not b.all_time and h.year >= b.years_from and h.year < b.years_until
                 union all
                 select h.source, h.service, h.bucket, h.incidents
-                from service_month_hours h, bounds b
-                where b.whole_years and h.month >= b.years_until and h.month < b.kept_until
+                from spans p cross join service_quarter_hours h on h.quarter >= p.qf and h.quarter < p.qu
+                union all
+                select h.source, h.service, h.bucket, h.incidents
+                from spans p cross join service_month_hours h on h.month >= p.mf and h.month < p.qf
+                union all
+                select h.source, h.service, h.bucket, h.incidents
+                from spans p cross join service_month_hours h on h.month >= p.qu and h.month < p.mu
                 union all
                 select source, service, resolve_bucket, 1 from edge where resolve_bucket is not null
             ) group by source, service, bucket
@@ -242,21 +280,6 @@ RESOLVE_HOURS_BY_SERVICE = f"""
 """
 
 
-def month_number(bound: str) -> str:
-    """SQL: the month a kept bound (``kept_from``, ``years_until``, ...) names, as a number
-    (year * 12 + month - 1): a month name is that month, a year its January, a month
-    with '~' the month after it; before year 1, 0; from year 9999, December 9999."""
-    return (f"case when {bound} < '0001' then 0 when {bound} >= '9999' then 9999 * 12 + 11 "
-            f"when length({bound}) = 4 then substr({bound}, 1, 4) * 12 "
-            f"when substr({bound}, 8, 1) = '~' then substr({bound}, 1, 4) * 12 + substr({bound}, 6, 2) "
-            f"else substr({bound}, 1, 4) * 12 + substr({bound}, 6, 2) - 1 end")
-
-
-def month_name(number: str) -> str:
-    """SQL: the name (2024-04) of a month number."""
-    return f"printf('%04d-%02d', {number} / 12, {number} % 12 + 1)"
-
-
 # Per source and year of the stated start: the median of the provider's own lags (minutes
 # from the stated start to its first post, where that start is known apart from the post
 # and the lag is not negative; the mean of the middle two of an even count). A whole
@@ -267,17 +290,7 @@ def month_name(number: str) -> str:
 ACKNOWLEDGEMENT_MEDIANS = f"""
         with {BOUNDS.strip()},
         {cut_month_rows("edge", "acknowledgement_lags", "s.source, s.year, s.lag_bucket", at="stated_start").strip()},
-        regions as (
-            select kept_from as f, kept_until as u from bounds where not whole_years
-            union all select kept_from, years_from from bounds where whole_years
-            union all select years_until, kept_until from bounds where whole_years
-        ), spans as materialized (
-            select {month_name("mf")} as mf, {month_name("qf")} as qf, {month_name("qu")} as qu,
-                   {month_name("mu")} as mu
-            from (select mf, mu, case when qf < qu then qf else mu end as qf, case when qf < qu then qu else mu end as qu
-                  from (select mf, mu, (mf + 2) / 3 * 3 as qf, mu / 3 * 3 as qu
-                        from (select {month_number("f")} as mf, {month_number("u")} as mu from regions)))
-        ), buckets as (
+        {SPANS.strip()}, buckets as (
             select source, year, bucket, sum(n) as n from (
                 select h.source, substr(h.quarter, 1, 4) as year, h.bucket, h.lags as n
                 from spans p cross join source_quarter_lags h on h.quarter >= p.qf and h.quarter < p.qu
