@@ -295,6 +295,8 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
             "full-text search of updates": "/incident_updates?_search=identified",  # its redirect too
             "search page (incidents, updates, news)": "/search?q=identified",
             "time_to_resolve_between": "/time_to_resolve_between?since=2024-01-01&until=2024-12-31",
+            "time_to_resolve_between, dates cutting two years": "/time_to_resolve_between?" + urlencode(
+                {"since": DASHBOARD_DATES["date_start"], "until": DASHBOARD_DATES["date_end"]}),
             "time_between_failures_between": "/time_between_failures_between?since=2024-01-01&until=2024-12-31",
             "incidents_by_impact_between": "/incidents_by_impact_between?since=2024-01-01&until=2024-12-31",
             "what_was_down": "/what_was_down?at=2024-06-01T12:00:00Z",
