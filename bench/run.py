@@ -248,9 +248,9 @@ def dashboard_chart_queries(db_path: Path) -> dict[str, str]:
     return paths
 
 
-def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
-    """Datasette's response times on an archive of n incidents, 5 updates each."""
-    db_path = folder / "archive.db"
+def build_query_archive(db_path: Path, n: int) -> None:
+    """The query bench's archive: n synthetic incidents put in bulk around the writer (the
+    writer's own rate is the ingest part's), then every kept figure computed."""
     db = open_archive(db_path)
     items = synthetic_incidents(n, seed=7)
     writer = ArchiveWriter(db)
@@ -278,6 +278,12 @@ def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
         rebuild_overlaps(db)  # the acknowledgement lags were kept as each insert_all chunk committed
     db.execute("ANALYZE")
     db.close()
+
+
+def query_bench(folder: Path, n: int, repeat: int = 20) -> dict:
+    """Datasette's response times on an archive of n incidents, 5 updates each."""
+    db_path = folder / "archive.db"
+    build_query_archive(db_path, n)
     port = 8600 + random.Random().randint(0, 300)
     server = subprocess.Popen([sys.executable, "-m", "incident_archive.cli", "serve", "--db", str(db_path), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
