@@ -749,6 +749,16 @@ def _resolve_hours_by_quarter_and_all_time(db: sqlite_utils.Database) -> None:
     fill_wider_histograms(db)
 
 
+@MIGRATIONS(name="cut_month_rows_covered")
+def _cut_month_rows_covered(db: sqlite_utils.Database) -> None:
+    """What a dated query reads of the rows of a month its bounds cut, in the index of
+    first posts: each row was looked up in the table (7,771 rows of 2024-03-15 to
+    2024-03-31 at a million incidents, 20 ms; 2.6 ms from the index)."""
+    db.execute("DROP INDEX service_stage_times_first_posted")
+    db.execute("CREATE INDEX service_stage_times_first_posted ON service_stage_times (first_posted_at, source, service, "
+               "previous_at, resolve_hours, resolve_bucket)")
+
+
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [
     "initial", "impacts_regions_aliases", "news", "analytics", "overview", "service_outage_views",
