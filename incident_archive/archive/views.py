@@ -88,7 +88,7 @@ MEDIAN_RANKS = {"low": "(total + 1) / 2", "high": "(total + 2) / 2"}
 
 
 def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index: str, bucket: str, value: str,
-                at: str) -> str:
+                at: str, totals: str | None = None) -> str:
     """CTEs from ``buckets`` (the two ``keys``, bucket, n: a histogram between the bounds)
     to ``valued`` (keys, name, value, total): each group's value at each rank of
     ``ranks``. The histogram says which bucket holds the rank and how many values come
@@ -96,15 +96,19 @@ def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index:
     between the bounds (by ``at``), which ``index`` gives in order of ``value``: their row
     ids in that order, as a JSON array, name it (an aggregate over a subquery takes its
     rows in the subquery's ORDER BY, which SQLite never flattens away there). No sort and
-    no row numbers."""
+    no row numbers. ``totals``, a CTE of (keys, total) that equals the histogram's sum,
+    spares a second window over the histogram (SQLite sorts it again for each)."""
     a, b = keys
     names = " union all ".join(f"select '{name}' as name" for name in ranks)
+    running = f"sum(h.n) over (partition by h.{a}, h.{b} order by h.bucket rows unbounded preceding) as upto"
+    upto = (f"""
+            select h.*, {running}, t.total
+            from buckets h join {totals} t on t.{a} = h.{a} and t.{b} = h.{b}""" if totals else f"""
+            select h.*, {running}, sum(h.n) over (partition by h.{a}, h.{b}) as total
+            from buckets h""")
     rank = "case r.name " + " ".join(f"when '{name}' then {sql}" for name, sql in ranks.items()) + " end"
     return f"""
-        upto as (
-            select *, sum(n) over (partition by {a}, {b} order by bucket) as upto,
-                   sum(n) over (partition by {a}, {b}) as total
-            from buckets
+        upto as ({upto}
         ), located as materialized (
             select {a}, {b}, name, bucket, total, rank - (upto - n) as place from (
                 select u.*, r.name, {rank} as rank from upto u, ({names}) r
@@ -188,7 +192,7 @@ TIME_TO_RESOLVE = f"""
             ) group by source, service, bucket
         ),
         {rank_values(("source", "service"), {**MEDIAN_RANKS, "p90": "(9 * total + 9) / 10"}, "service_stage_times",
-                     "service_stage_times_by_hours", "resolve_bucket", "resolve_hours", "first_posted_at").strip()}
+                     "service_stage_times_by_hours", "resolve_bucket", "resolve_hours", "first_posted_at", "totals").strip()}
         select t.source as source, t.service as service, t.total as incidents, round(t.hours / t.total, 2) as mean_hours,
                round((max(case when v.name = 'low' then v.value end)
                       + max(case when v.name = 'high' then v.value end)) / 2, 2) as median_hours,
