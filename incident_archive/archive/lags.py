@@ -25,6 +25,8 @@ attributions and articles (the charts timed out at 3 s at a million incidents).
 
 from __future__ import annotations
 
+from incident_archive.archive.summaries import QUARTER_OF
+
 # Own lags are bucketed by their logarithm, 8 buckets per factor e (13% wide), bucket 0
 # for under a minute, none for a negative lag: the order of buckets is the order of lags.
 # A median the bounds cut is found in a histogram of buckets, then read in one bucket's
@@ -33,8 +35,7 @@ LAG_BUCKET = ("case when {minutes} < 0 then null when {minutes} < 1 then 0 "
               "else cast(ln({minutes}) * 8 as integer) + 1 end")
 # The periods the lag histograms are kept by: the stated start's month, and its quarter
 # (named by its first month, 2024-04 for April to June), as SQL over ``{at}``.
-LAG_PERIODS = {"month": "substr({at}, 1, 7)",
-               "quarter": "printf('%s-%02d', substr({at}, 1, 4), (substr({at}, 6, 2) - 1) / 3 * 3 + 1)"}
+LAG_PERIODS = {"month": "substr({at}, 1, 7)", "quarter": QUARTER_OF}
 OWN_LAG = "round((julianday(first_own_post) - julianday(stated_start)) * 1440, 1)"
 
 # One incident's row, for the incidents in temp.lag_ids. A post time is an update's: a

@@ -736,6 +736,7 @@ def _resolve_hours_in_order(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX service_stage_times_by_hours ON service_stage_times (source, service, resolve_bucket, "
                "resolve_hours, first_posted_at)")
 
+
 @MIGRATIONS(name="resolve_hours_by_quarter_and_all_time")
 def _resolve_hours_by_quarter_and_all_time(db: sqlite_utils.Database) -> None:
     """Times to resolve per quarter and for all time, beside the months and years: the

@@ -37,12 +37,16 @@ from __future__ import annotations
 HOURS_BUCKET = ("case when {hours} is null then null when {hours} * 60 < 1 then 0 "
                 "else cast(round(ln({hours} * 60) * 20) as integer) + 1 end")
 
-# The histograms wider than a month, each kept by the same deltas, and the span (as SQL
-# on a month's name) each row of a month adds to: a query reads the widest spans its
-# bounds hold whole. A quarter is named by its first month (2024-04).
+# The quarter of a time or month ``{at}``, as SQL: named by its first month (2024-04 for
+# April to June).
+QUARTER_OF = "printf('%s-%02d', substr({at}, 1, 4), (substr({at}, 6, 2) - 1) / 3 * 3 + 1)"
+
+# The histograms wider than a month, each kept by the same deltas, with the column that
+# names its span and that span as SQL on a month's name ``{at}`` (none for all time): a
+# query reads the widest spans its bounds hold whole.
 WIDER_HISTOGRAMS = {
-    "service_quarter_hours": ("quarter", "printf('%s-%02d', substr({month}, 1, 4), (substr({month}, 6, 2) - 1) / 3 * 3 + 1)"),
-    "service_year_hours": ("year", "substr({month}, 1, 4)"),
+    "service_quarter_hours": ("quarter", QUARTER_OF),
+    "service_year_hours": ("year", "substr({at}, 1, 4)"),
     "service_hours": None,
 }
 
@@ -195,7 +199,7 @@ def apply_row_changes(db) -> None:
         ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
     db.execute(f"DELETE FROM service_month_hours WHERE incidents = 0 AND {CHANGED_MONTHS}")
     for table, span in WIDER_HISTOGRAMS.items():
-        column, key = (f"{span[0]}, ", f"{span[1].format(month='month')}, ") if span else ("", "")
+        column, key = (f"{span[0]}, ", f"{span[1].format(at='month')}, ") if span else ("", "")
         db.execute(f"""
             INSERT INTO {table} SELECT source, service, {key}resolve_bucket, sum(sign) FROM temp.row_changes
             WHERE resolve_bucket IS NOT NULL GROUP BY source, service, {key}resolve_bucket
@@ -275,6 +279,6 @@ def fill_wider_histograms(db) -> None:
     """The quarters', years' and all time's histograms, added up from the months'."""
     for table in existing_wider_histograms(db):
         span = WIDER_HISTOGRAMS[table]
-        key = f"{span[1].format(month='month')}, " if span else ""
+        key = f"{span[1].format(at='month')}, " if span else ""
         db.execute(f"INSERT INTO {table} SELECT source, service, {key}bucket, sum(incidents) FROM service_month_hours "
                    f"GROUP BY source, service, {key}bucket")
