@@ -88,7 +88,7 @@ MEDIAN_RANKS = {"low": "(total + 1) / 2", "high": "(total + 2) / 2"}
 
 
 def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index: str, bucket: str, value: str,
-                at: str, totals: str | None = None) -> str:
+                at: str, totals: str) -> str:
     """CTEs from ``buckets`` (the two ``keys``, bucket, n: a histogram between the bounds)
     to ``valued`` (keys, name, value, total): each group's value at each rank of
     ``ranks``. The histogram says which bucket holds the rank and how many values come
@@ -96,19 +96,16 @@ def rank_values(keys: tuple[str, str], ranks: dict[str, str], table: str, index:
     between the bounds (by ``at``), which ``index`` gives in order of ``value``: their row
     ids in that order, as a JSON array, name it (an aggregate over a subquery takes its
     rows in the subquery's ORDER BY, which SQLite never flattens away there). No sort and
-    no row numbers. ``totals``, a CTE of (keys, total) that equals the histogram's sum,
-    spares a second window over the histogram (SQLite sorts it again for each)."""
+    no row numbers. ``totals`` names a CTE of (keys, total), the histogram's sum: one
+    window over the histogram, not two (SQLite sorts it again for each)."""
     a, b = keys
     names = " union all ".join(f"select '{name}' as name" for name in ranks)
-    running = f"sum(h.n) over (partition by h.{a}, h.{b} order by h.bucket rows unbounded preceding) as upto"
-    upto = (f"""
-            select h.*, {running}, t.total
-            from buckets h join {totals} t on t.{a} = h.{a} and t.{b} = h.{b}""" if totals else f"""
-            select h.*, {running}, sum(h.n) over (partition by h.{a}, h.{b}) as total
-            from buckets h""")
     rank = "case r.name " + " ".join(f"when '{name}' then {sql}" for name, sql in ranks.items()) + " end"
     return f"""
-        upto as ({upto}
+        upto as (
+            select h.*, sum(h.n) over (partition by h.{a}, h.{b} order by h.bucket rows unbounded preceding) as upto,
+                   t.total
+            from buckets h join {totals} t on t.{a} = h.{a} and t.{b} = h.{b}
         ), located as materialized (
             select {a}, {b}, name, bucket, total, rank - (upto - n) as place from (
                 select u.*, r.name, {rank} as rank from upto u, ({names}) r
@@ -307,9 +304,11 @@ ACKNOWLEDGEMENT_MEDIANS = f"""
                 union all
                 select source, year, lag_bucket, 1 from edge where lag_bucket is not null
             ) group by source, year, bucket having sum(n) > 0
+        ), lagged as (
+            select source, year, sum(n) as total from buckets group by source, year
         ),
         {rank_values(("source", "year"), MEDIAN_RANKS, "acknowledgement_lags", "acknowledgement_lags_by_bucket",
-                     "lag_bucket", "own_lag_minutes", "stated_start").strip()}
+                     "lag_bucket", "own_lag_minutes", "stated_start", "lagged").strip()}
         select k.source, k.year, k.median_minutes, k.lagged as incidents from source_year_lags k, bounds b
         where b.whole_years and k.year >= b.years_from and k.year < b.years_until
         union all
