@@ -179,6 +179,11 @@ def _regions(db) -> None:
             return
 
 
+# A gap that opened at most this long before its piece is read whole, without first
+# finding the earliest island that meets the piece (eight look-ups a piece).
+NEAR_GAP_HOURS = 6
+
+
 def _pairs_in_changed_pieces(db) -> None:
     """Unmoved incidents of other sources that meet a piece of time whose cover by the
     changed source's islands differs before and after: theirs are the overlaps that may
@@ -215,19 +220,33 @@ def _pairs_in_changed_pieces(db) -> None:
                CASE WHEN p.after THEN coalesce((SELECT j.started_at FROM source_islands j WHERE j.source = p.source
                    AND j.started_at >= p.hi ORDER BY j.started_at LIMIT 1), '{OPEN_END}') ELSE '{OPEN_END}' END
         FROM covered p WHERE before != after""")
-    # Through the islands of the other sources that touch a piece, to their incidents. An
-    # overlap a piece newly covered makes was with an incident inside the gap that held it
-    # (gap_lo to gap_hi, the source's islands before): one that reached past it overlapped
-    # an island already.
-    db.execute("INSERT INTO temp.pairs " + " UNION ".join(f"""
+    # The incidents of other sources that meet a piece lie in their islands that meet it:
+    # those of the open or longest class one by one, the rest in one stretch of all
+    # incidents by start, from the earliest start of such an island. An overlap a piece
+    # newly covered makes was with an incident inside the gap that held it (gap_lo to
+    # gap_hi, the source's islands before): one that reached past it overlapped an island
+    # already, so the stretch starts at the gap's start at the earliest.
+    earliest = "min(" + ", ".join(
+        f"coalesce((SELECT j.started_at FROM source_islands j WHERE j.source != p.source AND {meets} "
+        f"ORDER BY j.started_at LIMIT 1), '{OPEN_END}')"
+        for meets in meets_island("j", "p.lo", "p.hi", strict=False)[:LENGTH_CLASSES]) + ")"
+    scan_from = (f"CASE WHEN p.gap_lo >= strftime('%Y-%m-%dT%H:%M:%SZ', julianday(p.lo) - {NEAR_GAP_HOURS} / 24.0) "
+                 f"THEN p.gap_lo ELSE max(p.gap_lo, {earliest}) END")
+    inside = f"""{window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
+          AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)"""
+    db.execute(f"""
+        INSERT INTO temp.pairs
         SELECT i.id, i.source, p.source, i.started_at, {window_end("i")}
         FROM temp.changed_pieces p
-        CROSS JOIN source_islands j ON j.source != p.source AND {meets}
+        CROSS JOIN source_islands j ON j.source != p.source AND {meets_island("j", "p.lo", "p.hi", strict=False)[-1]}
         CROSS JOIN incidents i ON i.source = j.source AND i.started_at >= max(j.started_at, p.gap_lo)
                                AND i.started_at <= min(j.ended_at, p.hi)
-        WHERE {window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
-          AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)""" for meets in meets_island(
-        "j", "p.lo", "p.hi", strict=False)))
+        WHERE {inside}
+        UNION
+        SELECT i.id, i.source, p.source, i.started_at, {window_end("i")}
+        FROM (SELECT *, {scan_from} AS scan_from FROM temp.changed_pieces p) p
+        CROSS JOIN incidents i ON i.started_at >= p.scan_from AND i.started_at <= p.hi
+        WHERE i.source != p.source AND {inside}""")
 
 
 def rebuild_overlaps(db) -> None:
