@@ -36,14 +36,15 @@ def at(minutes: int) -> str:
     return (START + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def window(rng: random.Random, spread: int = 3000) -> tuple[str, str | None]:
+def window(rng: random.Random, spread: int = 3000, still_open: bool = True) -> tuple[str, str | None]:
     begin = rng.choice([rng.randint(0, spread), rng.choice([100, 500, 500, 1200])])  # some share a start
-    length = rng.choice([0, 0, 5, 30, 60, 240, 900, -30, None])  # None: still going on; negative: bad data
+    # None: still going on; negative: bad data.
+    length = rng.choice([0, 0, 5, 30, 60, 240, 900, -30] + ([None] if still_open else [2000]))
     return at(begin), (None if length is None else at(begin + length))
 
 
-def incident(rng: random.Random, n: int, spread: int = 3000) -> IncidentItem:
-    started, resolved = window(rng, spread)
+def incident(rng: random.Random, n: int, spread: int = 3000, still_open: bool = True) -> IncidentItem:
+    started, resolved = window(rng, spread, still_open)
     return IncidentItem(source=rng.choice(SOURCES), native_id=f"i{n}", title=f"Incident {n}", impact="minor",
                         impact_raw="minor", status="resolved" if resolved else "investigating", started_at=started,
                         resolved_at=resolved, updates=[UpdateItem(f"u{n}", "investigating", f"Looking {n}", started)])
@@ -61,15 +62,19 @@ def islands_and_counts(db) -> list:
 
 
 # Crowded: every source down much of two days. Sparse: spread over six weeks, gaps of
-# hours to days between a source's outages, the kind read from an island's start.
-@pytest.mark.parametrize("seed, spread, overlapping", [(1, 3000, 100), (2, 3000, 100), (3, 3000, 100), (4, 60000, 20)])
-def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed, spread, overlapping):
+# hours to days between a source's outages. With some incidents still open, most of a
+# source's time line soon is one open island; with none, every island is closed and the
+# other sources' incidents are read by start, from a gap's start or an island's.
+@pytest.mark.parametrize("seed, spread, still_open, overlapping", [
+    (1, 3000, True, 100), (2, 3000, True, 100), (3, 3000, True, 100), (4, 60000, True, 20),
+    (5, 3000, False, 100), (6, 60000, False, 20)])
+def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed, spread, still_open, overlapping):
     rng = random.Random(seed)
     writer = ArchiveWriter(open_archive(tmp_path / "archive.db"))
     for source in SOURCES:
         writer.save_source(source, "statuspage", source, f"https://{source}.example")
     writer.save_source("news", "news", "News", "https://news.example")
-    items = [incident(rng, n, spread) for n in range(300)]
+    items = [incident(rng, n, spread, still_open) for n in range(300)]
     writer.save_incidents(items[:200], "2026-01-01T00:00:00Z")
     kept, reference = kept_and_reference(writer.db)
     assert kept == reference
@@ -81,7 +86,7 @@ def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed, spread, over
 
     # Pages change: incidents move, resolve, stay open.
     for item in rng.sample(items, 80):
-        started, resolved = window(rng, spread)
+        started, resolved = window(rng, spread, still_open)
         writer.save_incident(dataclasses.replace(item, started_at=started, resolved_at=resolved),
                              "2026-01-02T00:00:00Z")
     kept, reference = kept_and_reference(writer.db)
@@ -93,7 +98,7 @@ def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed, spread, over
     # Whoever changes a window, the triggers queue it.
     with writer.db.conn:
         for incident_id, in writer.db.execute("select id from incidents order by random() limit 40").fetchall():
-            started, resolved = window(rng, spread)
+            started, resolved = window(rng, spread, still_open)
             writer.db.execute("update incidents set started_at = ?, resolved_at = ? where id = ?",
                               [started, resolved, incident_id])
         writer.db.execute("update incidents set started_at = null where id in "

@@ -54,13 +54,18 @@ LENGTH_CLASS = ("CASE WHEN ended_at = '" + OPEN_END + "' THEN " + str(LENGTH_CLA
                            for k in range(LENGTH_CLASSES)) + f" ELSE {LENGTH_CLASSES} END")
 
 
+def hours_before(at: str, hours: float) -> str:
+    """SQL: the time ``hours`` before the time ``at``, as the archive writes times."""
+    return f"strftime('%Y-%m-%dT%H:%M:%SZ', julianday({at}) - {hours} / 24.0)"
+
+
 def meets_island(j: str, start: str, end: str, strict: bool) -> list[str]:
     """Join conditions, one per branch of a UNION (one per length class): island ``j``
     overlaps the window (start, end), or touches it when not ``strict``."""
     before, after = ("<", ">") if strict else ("<=", ">=")
     meets = f"{j}.started_at {before} {end} AND {j}.ended_at {after} {start}"
     return [f"{j}.length_class = {k} AND {meets} AND {j}.started_at >= "
-            f"strftime('%Y-%m-%dT%H:%M:%SZ', julianday({start}) - {4 ** k} / 24.0)" for k in range(LENGTH_CLASSES)] \
+            f"{hours_before(start, 4 ** k)}" for k in range(LENGTH_CLASSES)] \
         + [f"{j}.length_class = {LENGTH_CLASSES} AND {meets}"]
 
 
@@ -226,11 +231,11 @@ def _pairs_in_changed_pieces(db) -> None:
     # newly covered makes was with an incident inside the gap that held it (gap_lo to
     # gap_hi, the source's islands before): one that reached past it overlapped an island
     # already, so the stretch starts at the gap's start at the earliest.
+    *meets_by_class, meets_open_or_longest = meets_island("j", "p.lo", "p.hi", strict=False)
     earliest = "min(" + ", ".join(
         f"coalesce((SELECT j.started_at FROM source_islands j WHERE j.source != p.source AND {meets} "
-        f"ORDER BY j.started_at LIMIT 1), '{OPEN_END}')"
-        for meets in meets_island("j", "p.lo", "p.hi", strict=False)[:LENGTH_CLASSES]) + ")"
-    scan_from = (f"CASE WHEN p.gap_lo >= strftime('%Y-%m-%dT%H:%M:%SZ', julianday(p.lo) - {NEAR_GAP_HOURS} / 24.0) "
+        f"ORDER BY j.started_at LIMIT 1), '{OPEN_END}')" for meets in meets_by_class) + ")"
+    scan_from = (f"CASE WHEN p.gap_lo >= {hours_before('p.lo', NEAR_GAP_HOURS)} "
                  f"THEN p.gap_lo ELSE max(p.gap_lo, {earliest}) END")
     inside = f"""{window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
           AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)"""
@@ -238,7 +243,7 @@ def _pairs_in_changed_pieces(db) -> None:
         INSERT INTO temp.pairs
         SELECT i.id, i.source, p.source, i.started_at, {window_end("i")}
         FROM temp.changed_pieces p
-        CROSS JOIN source_islands j ON j.source != p.source AND {meets_island("j", "p.lo", "p.hi", strict=False)[-1]}
+        CROSS JOIN source_islands j ON j.source != p.source AND {meets_open_or_longest}
         CROSS JOIN incidents i ON i.source = j.source AND i.started_at >= max(j.started_at, p.gap_lo)
                                AND i.started_at <= min(j.ended_at, p.hi)
         WHERE {inside}
