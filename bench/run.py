@@ -151,12 +151,27 @@ def synthetic_incidents(n: int, seed: int = 1):
                            components=[ComponentItem(f"p{i % 50}", f"c{i % 7}", f"Component {i % 7}")])
 
 
+def save_bench_sources(writer: ArchiveWriter) -> None:
+    """The 50 sources of the synthetic incidents, related as a sources file would relate
+    them (provider_cooccurrence counts only related pairs): p0-p4 are providers, peers of
+    one another; every other source depends on two of them and is a peer of the four
+    others in its group of five (p5-p9, p10-p14 ...). 380 related pairs, both ways round:
+    each source has 6 to 22 (OpenAI in the shipped sources file has 5)."""
+    for p in range(50):
+        if p < 5:
+            depends_on, peers = None, [f"p{q}" for q in range(5) if q != p]
+        else:
+            group = p - p % 5
+            depends_on = [f"p{p % 5}", f"p{(p + 2) % 5}"]
+            peers = [f"p{q}" for q in range(group, group + 5) if q != p]
+        writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example", depends_on, peers=peers)
+
+
 def ingest_bench(folder: Path, n: int) -> dict:
     db_path = folder / f"ingest-{n}.db"
     db = open_archive(db_path)
     writer = ArchiveWriter(db)
-    for p in range(50):
-        writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example")
+    save_bench_sources(writer)
     items = list(synthetic_incidents(n))
     started = time.monotonic()
     for start in range(0, len(items), ARCHIVE_BATCH_SIZE):  # as the pipeline writes them
@@ -175,7 +190,7 @@ INGESTED_TABLES = ["incidents", "incident_updates", "incident_versions", "update
 # put once, as they stand after the last batch (source_month_impacts and
 # source_month_speakers are kept by triggers, in both archives).
 KEPT_TABLES = ["service_months", "service_month_hours", "service_quarter_hours", "service_year_hours", "service_hours",
-               "source_islands", "source_overlaps", "source_year_lags"]
+               "source_relations", "source_islands", "source_overlaps", "source_year_lags"]
 
 
 def bare_executemany(written: Path, target: Path, batch: int = ARCHIVE_BATCH_SIZE) -> float:
@@ -254,8 +269,7 @@ def build_query_archive(db_path: Path, n: int) -> None:
     db = open_archive(db_path)
     items = synthetic_incidents(n, seed=7)
     writer = ArchiveWriter(db)
-    for p in range(50):
-        writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example")
+    save_bench_sources(writer)
     rows, updates = [], []
     for item in items:
         rows.append({"id": f"{item.source}:{item.native_id}", "source": item.source, "native_id": item.native_id,

@@ -83,6 +83,33 @@ def test_an_archive_of_the_first_schema_upgrades_in_place(tmp_path):
     assert upgraded["incident_versions"].get(1)["title"] == "Old"
 
 
+def test_overlap_counts_of_every_pair_upgrade_to_the_declared_relations(tmp_path):
+    """An archive that counted overlaps between every two sources keeps, once upgraded,
+    only the pairs the sources table relates (OpenAI on Azure), counted from its incidents."""
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    MIGRATIONS.apply(db, stop_before="overlaps_along_relations")
+    for source in ("openai", "azure", "github"):
+        db["sources"].insert({"id": source, "kind": "statuspage", "name": source, "url": f"https://{source}.test",
+                              "depends_on": '["azure"]' if source == "openai" else None})
+    for source, native_id, start, end in [("openai", "o1", "2024-12-26T19:00:00Z", "2024-12-27T01:00:00Z"),
+                                          ("azure", "a1", "2024-12-26T18:00:00Z", "2024-12-26T22:00:00Z"),
+                                          ("github", "g1", "2024-12-26T20:00:00Z", "2024-12-26T21:00:00Z")]:
+        db["incidents"].insert({"id": f"{source}:{native_id}", "source": source, "native_id": native_id,
+                                "title": "Down", "impact": "major", "started_at": start, "resolved_at": end})
+    db["source_overlaps"].insert_all([{"source": a, "other_source": b, "incidents": 1}
+                                      for a in ("openai", "azure", "github") for b in ("openai", "azure", "github")
+                                      if a != b])
+    db.close()
+
+    upgraded = open_archive(tmp_path / "old.db")
+    assert upgraded.execute("select source, other_source, relation, overlapping from provider_cooccurrence "
+                            "order by 1, 2").fetchall() == [
+        ("azure", "azure", "itself", 0), ("azure", "openai", "upstream of", 1),
+        ("github", "github", "itself", 0), ("openai", "azure", "depends on", 1), ("openai", "openai", "itself", 0)]
+    assert upgraded.execute("select source, other_source from source_overlaps order by 1, 2").fetchall() == [
+        ("azure", "openai"), ("openai", "azure")]
+
+
 def test_views_are_rebuilt_from_one_module_when_an_archive_opens(tmp_path):
     from incident_archive.archive.views import VIEWS, create_views
 

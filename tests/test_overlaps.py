@@ -1,8 +1,10 @@
 """The kept overlap counts answer provider_cooccurrence exactly as probing every incident does.
 
 The reference is the view's SQL before the counts were kept (every incident against
-every other source's incidents), with an unresolved incident going on for ever and a
-resolution before the start read as the start. Windows here are crowded on purpose:
+the related source's incidents), with an unresolved incident going on for ever and a
+resolution before the start read as the start. Related pairs are written out here, not
+read from the archive: s1 depends on s2 and s3, s4 is a peer of s1 and s2; s2 and s3,
+s3 and s4 are not related. Windows here are crowded on purpose:
 instants, open incidents, copies of one window, windows that only touch, resolutions
 before the start; they arrive in any order, in batches and one by one, and then move.
 """
@@ -22,14 +24,19 @@ from incident_archive.core.items import IncidentItem, UpdateItem
 END = f"coalesce(case when {{t}}.resolved_at < {{t}}.started_at then {{t}}.started_at else {{t}}.resolved_at end, " \
       f"'{OPEN_END}')"
 REFERENCE = f"""
-    select a.source, o.id as other_source, count(*) as incidents,
-           sum(exists(select 1 from incidents b where b.source = o.id and b.id != a.id and b.started_at is not null
+    with related (source, other_source) as (values {{pairs}})
+    select a.source, r.other_source, count(*) as incidents,
+           sum(exists(select 1 from incidents b where b.source = r.other_source and b.id != a.id
+                      and b.started_at is not null
                       and b.started_at < {END.format(t="a")} and {END.format(t="b")} > a.started_at)) as overlapping
-    from incidents a join sources o on o.kind != 'news'
+    from incidents a join related r on r.source = a.source
     where a.started_at is not null
-    group by a.source, o.id order by a.source, o.id"""
+    group by a.source, r.other_source order by a.source, r.other_source"""
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 SOURCES = ["s1", "s2", "s3", "s4"]
+DEPENDS_ON = {"s1": ["s2", "s3"]}
+PEERS = {"s4": ["s1", "s2"]}
+RELATED = {("s1", "s2"), ("s1", "s3"), ("s1", "s4"), ("s2", "s4")}
 
 
 def at(minutes: int) -> str:
@@ -50,10 +57,17 @@ def incident(rng: random.Random, n: int, spread: int = 3000, still_open: bool = 
                         resolved_at=resolved, updates=[UpdateItem(f"u{n}", "investigating", f"Looking {n}", started)])
 
 
-def kept_and_reference(db) -> tuple[list, list]:
+def kept_and_reference(db, related: set = RELATED) -> tuple[list, list]:
     kept = db.conn.execute("select source, other_source, incidents, overlapping from provider_cooccurrence "
                            "order by source, other_source").fetchall()
-    return kept, db.conn.execute(REFERENCE).fetchall()
+    pairs = sorted(related | {(b, a) for a, b in related} | {(s, s) for s in SOURCES})
+    return kept, db.conn.execute(REFERENCE.format(pairs=", ".join(f"('{a}', '{b}')" for a, b in pairs))).fetchall()
+
+
+def save_sources(writer) -> None:
+    for source in SOURCES:
+        writer.save_source(source, "statuspage", source, f"https://{source}.example", DEPENDS_ON.get(source),
+                           peers=PEERS.get(source))
 
 
 def islands_and_counts(db) -> list:
@@ -71,9 +85,8 @@ def islands_and_counts(db) -> list:
 def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed, spread, still_open, overlapping):
     rng = random.Random(seed)
     writer = ArchiveWriter(open_archive(tmp_path / "archive.db"))
-    for source in SOURCES:
-        writer.save_source(source, "statuspage", source, f"https://{source}.example")
-    writer.save_source("news", "news", "News", "https://news.example")
+    save_sources(writer)
+    writer.save_source("news", "news", "News", "https://news.example", peers=["s1"])
     items = [incident(rng, n, spread, still_open) for n in range(300)]
     writer.save_incidents(items[:200], "2026-01-01T00:00:00Z")
     kept, reference = kept_and_reference(writer.db)
@@ -107,13 +120,19 @@ def test_kept_overlaps_equal_probing_every_incident(tmp_path, seed, spread, stil
     kept, reference = kept_and_reference(writer.db)
     assert kept == reference
 
+    # The sources file changes: s3 and s4 become peers, s1 no longer depends on s3.
+    writer.save_source("s3", "statuspage", "s3", "https://s3.example", peers=["s4"])
+    writer.save_source("s1", "statuspage", "s1", "https://s1.example", ["s2"])
+    kept, reference = kept_and_reference(writer.db, RELATED - {("s1", "s3")} | {("s3", "s4")})
+    assert kept == reference
+    assert ("s1", "s3") not in {row[:2] for row in kept} and ("s4", "s3") in {row[:2] for row in kept}
+
 
 def test_a_change_beside_an_outage_that_only_touches_it(tmp_path):
     """s1 is down 100-160 and, just after, 160-500 (two incidents, one island): a new
     incident at 90-110 must recount the first island without cutting the second."""
     writer = ArchiveWriter(open_archive(tmp_path / "archive.db"))
-    for source in ("s1", "s2"):
-        writer.save_source(source, "statuspage", source, f"https://{source}.example")
+    save_sources(writer)
 
     def item(source: str, n: int, begin: int, end: int) -> IncidentItem:
         return IncidentItem(source=source, native_id=f"i{n}", title=f"Incident {n}", impact="minor",

@@ -201,6 +201,31 @@ def test_outage_probability_and_outage_days_tables(research_archive):
     assert [ours[PAPER_SERVICES[h]] for h in header] == shares
 
 
+def test_provider_cooccurrence_along_declared_relations(research_archive):
+    """The study's services are peers of one another, OpenAI depends on Azure (the sources
+    file): those pairs are counted, as probing every incident counts them; unrelated
+    pairs (Anthropic and Azure) are not listed."""
+    db_path, _ = research_archive
+    db = sqlite_utils.Database(db_path)
+    rows = {(r[0], r[1]): r[2:] for r in db.execute(
+        "select source, other_source, relation, incidents, overlapping from provider_cooccurrence")}
+    assert {pair: rows[pair][0] for pair in [("openai", "anthropic"), ("anthropic", "characterai"),
+                                             ("openai", "azure"), ("azure", "openai"), ("openai", "openai")]} == {
+        ("openai", "anthropic"): "peer", ("anthropic", "characterai"): "peer", ("openai", "azure"): "depends on",
+        ("azure", "openai"): "upstream of", ("openai", "openai"): "itself"}
+    assert ("anthropic", "azure") not in rows and ("azure", "anthropic") not in rows
+    end = "coalesce(case when {t}.resolved_at < {t}.started_at then {t}.started_at else {t}.resolved_at end, " \
+          "'9999-12-31T23:59:59Z')"
+    for (source, other), (_, incidents, overlapping) in rows.items():
+        probed = db.execute(f"""
+            select count(*), coalesce(sum(exists(select 1 from incidents b where b.source = ? and b.id != a.id
+                and b.started_at is not null and b.started_at < {end.format(t="a")}
+                and {end.format(t="b")} > a.started_at)), 0)
+            from incidents a where a.source = ? and a.started_at is not null""", [other, source]).fetchone()
+        assert (incidents, overlapping) == probed, (source, other)
+    assert rows[("openai", "anthropic")][2] > 50  # the two were often down together
+
+
 def test_reliability_dashboard_charts_the_archive(research_archive):
     """Every pre-built chart of /-/dashboards/reliability runs on the imported study data,
     unfiltered and filtered, and its figures agree with the analytics views."""

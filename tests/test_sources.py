@@ -42,6 +42,9 @@ def test_four_lines_add_a_source(tmp_path):
         ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\ncolour = "red"', "field 'colour' is not known for kind 'statuspage'"),
         ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\nhistory = "no"', "field 'history' should be bool"),
         ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\ndepends_on = ["nowhere"]', "source 'x': field 'depends_on': unknown source 'nowhere'"),
+        ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\npeers = ["nowhere"]', "source 'x': field 'peers': unknown source 'nowhere'"),
+        ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\npeers = ["x"]', "source 'x': field 'peers': names the source itself"),
+        ('id = "x"\nkind = "statuspage"\nname = "X"\nurl = "https://x.com"\npeers = "y"', "field 'peers' should be list"),
     ],
 )
 def test_mistakes_name_the_file_the_source_and_the_field(tmp_path, table, message):

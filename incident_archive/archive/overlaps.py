@@ -1,10 +1,11 @@
-"""Which providers were down together: for each source and each other source, how many of
-the source's incidents overlapped an incident of the other. Kept by the writer, so the
-``provider_cooccurrence`` view reads a few thousand counts.
+"""Which providers were down together: for each source and each source it is declared
+related to, how many of the source's incidents overlapped an incident of the other. Kept
+by the writer, so the ``provider_cooccurrence`` view reads a few counts per source.
 
-The view used to probe every incident against every other source's incidents: about 50
-million probes at a million incidents from 50 sources (over 3 s, a time-out), and it
-grows with sources times incidents (6,000 sources would be billions).
+Related means what the sources file declares: one depends on the other (``depends_on``)
+or they are peers (``peers``), either way round. Counting every pair of sources does not
+scale: 600 sources already made 300,000 pairs with an overlap, 6,000 would make tens of
+millions, and every new incident had to be compared with every other source's outages.
 
 - An incident's window runs from its start to its resolution. An unresolved incident is
   still going on: its window ends at ``OPEN_END``. A resolution before the start counts as
@@ -15,7 +16,9 @@ grows with sources times incidents (6,000 sources would be billions).
   some incident of another source exactly when it overlaps one of that source's islands
   (one index seek: the last island that starts before the incident ends). It overlaps
   another incident of its own source exactly when its island holds more than one.
-- ``source_overlaps``: the counts, by source and other source.
+- ``source_relations``: the related pairs, both ways round, from the sources table.
+- ``source_overlaps``: the counts, by source and related source (and by source and
+  itself).
 - Triggers on ``incidents`` queue each window that changes in ``window_changes``, with
   the window it had; ``refresh_overlaps`` applies the queue in the writer's transaction.
 - ``rebuild_overlaps`` computes everything afresh; the newest migration that changes
@@ -23,7 +26,7 @@ grows with sources times incidents (6,000 sources would be billions).
 
 A change touches only a region of its source's time line: the islands its old and new
 windows meet. The islands there are computed again; the counts change by the incidents
-of other sources whose overlap with those islands changed (found through the pieces of
+of related sources whose overlap with those islands changed (found through the pieces of
 time whose cover changed, usually none when a new incident falls inside an outage the
 source already had) and by the moved incidents' own overlaps.
 """
@@ -43,30 +46,6 @@ def island_flag(other: str, start: str, end: str) -> str:
     """SQL: 1 when the window (start, end) overlaps an island of source ``other``."""
     return (f"coalesce((SELECT j.ended_at > {start} FROM source_islands j WHERE j.source = {other} "
             f"AND j.started_at < {end} ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), 0)")
-
-
-# Islands are indexed by length class and start: class k holds closed islands shorter
-# than 4^k hours, so those meeting a window start at most 4^k hours before it; the last
-# class holds open islands and those of years, read by start alone (few).
-LENGTH_CLASSES = 8
-LENGTH_CLASS = ("CASE WHEN ended_at = '" + OPEN_END + "' THEN " + str(LENGTH_CLASSES) + " "
-                + " ".join(f"WHEN (julianday(ended_at) - julianday(started_at)) * 24 < {4 ** k} THEN {k}"
-                           for k in range(LENGTH_CLASSES)) + f" ELSE {LENGTH_CLASSES} END")
-
-
-def hours_before(at: str, hours: float) -> str:
-    """SQL: the time ``hours`` before the time ``at``, as the archive writes times."""
-    return f"strftime('%Y-%m-%dT%H:%M:%SZ', julianday({at}) - {hours} / 24.0)"
-
-
-def meets_island(j: str, start: str, end: str, strict: bool) -> list[str]:
-    """Join conditions, one per branch of a UNION (one per length class): island ``j``
-    overlaps the window (start, end), or touches it when not ``strict``."""
-    before, after = ("<", ">") if strict else ("<=", ">=")
-    meets = f"{j}.started_at {before} {end} AND {j}.ended_at {after} {start}"
-    return [f"{j}.length_class = {k} AND {meets} AND {j}.started_at >= "
-            f"{hours_before(start, 4 ** k)}" for k in range(LENGTH_CLASSES)] \
-        + [f"{j}.length_class = {LENGTH_CLASSES} AND {meets}"]
 
 
 # Islands from windows in order, per group: a window that starts before every window so
@@ -124,18 +103,17 @@ def refresh_overlaps(db) -> None:
         WHERE incidents > 1 GROUP BY source""")
     _pairs_in_changed_pieces(db)
     # What the moved incidents overlapped, and what unmoved ones overlapped of the changed islands.
-    own = ("SELECT source, other, {sign} * count(*) FROM (" + " UNION ".join(
-        "SELECT m.incident_id, m.source, j.source AS other FROM temp.window_moves m CROSS JOIN source_islands j "
-        "ON j.source != m.source AND " + meets for meets in meets_island("j", "m.{at}_start", "m.{at}_end", strict=True))
-        + ") GROUP BY source, other")
+    own = ("SELECT m.source, r.other_source, {sign} * sum("
+           + island_flag("r.other_source", "m.{at}_start", "m.{at}_end") + ") FROM temp.window_moves m "
+           "JOIN source_relations r ON r.source = m.source WHERE m.{at}_start IS NOT NULL GROUP BY 1, 2")
     theirs = "SELECT p.source, p.other_source, {sign} * " + island_flag("p.other_source", "p.started_at", "p.ended_at") + \
              " FROM temp.pairs p"
     for sign, at in ((-1, "old"), (1, "new")):
         if sign == 1:
             db.execute("DELETE FROM source_islands WHERE rowid IN (SELECT j.rowid FROM temp.regions r "
                        "JOIN source_islands j ON j.source = r.source AND j.started_at >= r.lo AND j.started_at <= r.hi)")
-            db.execute(f"INSERT INTO source_islands (source, started_at, ended_at, incidents, length_class) "
-                       f"SELECT source, started_at, ended_at, incidents, {LENGTH_CLASS} FROM temp.new_islands")
+            db.execute("INSERT INTO source_islands (source, started_at, ended_at, incidents) "
+                       "SELECT source, started_at, ended_at, incidents FROM temp.new_islands")
         db.execute("INSERT INTO temp.overlap_deltas " + own.format(sign=sign, at=at))
         db.execute("INSERT INTO temp.overlap_deltas " + theirs.format(sign=sign))
     db.execute("""
@@ -184,11 +162,6 @@ def _regions(db) -> None:
             return
 
 
-# A gap that opened at most this long before its piece is read whole, without first
-# finding the earliest island that meets the piece (eight look-ups a piece).
-NEAR_GAP_HOURS = 6
-
-
 def _pairs_in_changed_pieces(db) -> None:
     """Unmoved incidents of other sources that meet a piece of time whose cover by the
     changed source's islands differs before and after: theirs are the overlaps that may
@@ -225,33 +198,25 @@ def _pairs_in_changed_pieces(db) -> None:
                CASE WHEN p.after THEN coalesce((SELECT j.started_at FROM source_islands j WHERE j.source = p.source
                    AND j.started_at >= p.hi ORDER BY j.started_at LIMIT 1), '{OPEN_END}') ELSE '{OPEN_END}' END
         FROM covered p WHERE before != after""")
-    # The incidents of other sources that meet a piece lie in their islands that meet it:
-    # those of the open or longest class one by one, the rest in one stretch of all
-    # incidents by start, from the earliest start of such an island. An overlap a piece
-    # newly covered makes was with an incident inside the gap that held it (gap_lo to
-    # gap_hi, the source's islands before): one that reached past it overlapped an island
-    # already, so the stretch starts at the gap's start at the earliest.
-    *meets_by_class, meets_open_or_longest = meets_island("j", "p.lo", "p.hi", strict=False)
-    earliest = "min(" + ", ".join(
-        f"coalesce((SELECT j.started_at FROM source_islands j WHERE j.source != p.source AND {meets} "
-        f"ORDER BY j.started_at LIMIT 1), '{OPEN_END}')" for meets in meets_by_class) + ")"
-    scan_from = (f"CASE WHEN p.gap_lo >= {hours_before('p.lo', NEAR_GAP_HOURS)} "
-                 f"THEN p.gap_lo ELSE max(p.gap_lo, {earliest}) END")
-    inside = f"""{window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
-          AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)"""
+    # The incidents of a related source that meet a piece lie in its islands that meet it:
+    # the last one starting before the piece, when it reaches the piece, and those starting
+    # in it. So they are one stretch of that source's incidents by start, from that
+    # island's start. An overlap a piece newly covered makes was with an incident inside
+    # the gap that held it (gap_lo to gap_hi, the source's islands before): one that
+    # reached past it overlapped an island already, so the stretch starts at the gap's
+    # start at the earliest.
+    reaching = ("coalesce((SELECT CASE WHEN j.ended_at >= p.lo THEN j.started_at END FROM source_islands j "
+                "WHERE j.source = r.other_source AND j.started_at < p.lo "
+                "ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), p.lo)")
     db.execute(f"""
         INSERT INTO temp.pairs
-        SELECT i.id, i.source, p.source, i.started_at, {window_end("i")}
+        SELECT DISTINCT i.id, i.source, p.source, i.started_at, {window_end("i")}
         FROM temp.changed_pieces p
-        CROSS JOIN source_islands j ON j.source != p.source AND {meets_open_or_longest}
-        CROSS JOIN incidents i ON i.source = j.source AND i.started_at >= max(j.started_at, p.gap_lo)
-                               AND i.started_at <= min(j.ended_at, p.hi)
-        WHERE {inside}
-        UNION
-        SELECT i.id, i.source, p.source, i.started_at, {window_end("i")}
-        FROM (SELECT *, {scan_from} AS scan_from FROM temp.changed_pieces p) p
-        CROSS JOIN incidents i ON i.started_at >= p.scan_from AND i.started_at <= p.hi
-        WHERE i.source != p.source AND {inside}""")
+        JOIN source_relations r ON r.source = p.source
+        CROSS JOIN incidents i ON i.source = r.other_source AND i.started_at >= max(p.gap_lo, {reaching})
+                               AND i.started_at <= p.hi
+        WHERE {window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
+          AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)""")
 
 
 def rebuild_overlaps(db) -> None:
@@ -261,14 +226,42 @@ def rebuild_overlaps(db) -> None:
     db.execute("DELETE FROM source_overlaps")
     windows = f"SELECT source AS grp, source, started_at, {window_end('i')} AS ended_at FROM incidents i " \
               "WHERE started_at IS NOT NULL"
-    db.execute(f"INSERT INTO source_islands (source, started_at, ended_at, incidents, length_class) "
-               f"SELECT *, {LENGTH_CLASS} FROM (" + ISLANDS_OF.format(windows=windows) + ")")
-    db.execute(f"""
-        INSERT INTO source_overlaps (source, other_source, incidents)
-        SELECT source, other, sum(flag) FROM (
-            SELECT i.source, o.source AS other, {island_flag("o.source", "i.started_at", window_end("i"))} AS flag
-            FROM incidents i, (SELECT DISTINCT source FROM source_islands) o
-            WHERE i.started_at IS NOT NULL AND o.source != i.source
-            UNION ALL
-            SELECT source, source, incidents FROM source_islands WHERE incidents > 1)
-        GROUP BY source, other HAVING sum(flag) > 0""")
+    db.execute("INSERT INTO source_islands (source, started_at, ended_at, incidents) "
+               "SELECT * FROM (" + ISLANDS_OF.format(windows=windows) + ")")
+    db.execute("INSERT INTO source_overlaps (source, other_source, incidents) "
+               "SELECT source, source, sum(incidents) FROM source_islands WHERE incidents > 1 GROUP BY source")
+    refresh_relations(db, recount_all=True)
+
+
+# Related pairs, both ways round: what the sources table declares.
+RELATIONS = """
+    SELECT source, other_source, min(relation) FROM (
+        SELECT s.id AS source, d.value AS other_source, 'depends on' AS relation
+        FROM sources s, json_each(s.depends_on) d
+        UNION ALL SELECT d.value, s.id, 'upstream of' FROM sources s, json_each(s.depends_on) d
+        UNION ALL SELECT s.id, d.value, 'peer' FROM sources s, json_each(s.peers) d
+        UNION ALL SELECT d.value, s.id, 'peer' FROM sources s, json_each(s.peers) d)
+    WHERE source != other_source GROUP BY source, other_source"""
+
+
+def refresh_relations(db, recount_all: bool = False) -> None:
+    """Make ``source_relations`` what the sources table declares, and count the overlaps of
+    the pairs that became related (dropping those of pairs no longer related)."""
+    before = set(db.execute("SELECT source, other_source, relation FROM source_relations").fetchall())
+    after = set(db.execute(RELATIONS).fetchall())
+    if before == after and not recount_all:
+        return
+    db.execute("DELETE FROM source_relations")
+    db.conn.executemany("INSERT INTO source_relations (source, other_source, relation) VALUES (?, ?, ?)",
+                        sorted(after))
+    pairs = {(a, b) for a, b, _ in after}
+    gone = {(a, b) for a, b, _ in before} - pairs
+    recount = pairs if recount_all else pairs - {(a, b) for a, b, _ in before}
+    db.conn.executemany("DELETE FROM source_overlaps WHERE source = ? AND other_source = ?", sorted(gone | recount))
+    for source, other in sorted(recount):
+        db.execute(f"""
+            INSERT INTO source_overlaps (source, other_source, incidents)
+            SELECT * FROM (
+                SELECT :source, :other, sum({island_flag(":other", "i.started_at", window_end("i"))}) AS overlapping
+                FROM incidents i WHERE i.source = :source AND i.started_at IS NOT NULL)
+            WHERE overlapping > 0""", {"source": source, "other": other})

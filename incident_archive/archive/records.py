@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from incident_archive.archive.overlaps import refresh_relations
 from incident_archive.archive.writing import Writer
 from incident_archive.core.items import BodySeen, SourceStatusItem, WalkState
 from incident_archive.core.times import utc_now
@@ -14,10 +15,11 @@ class CrawlRecords(Writer):
     def save_source(
         self, source_id: str, kind: str, name: str, url: str, depends_on: list | None = None,
         aliases: list | None = None, migrated: dict | None | object = ..., every_s: int | None | object = ...,
-        runs_in: dict | None | object = ...,
+        runs_in: dict | None | object = ..., peers: list | None | object = ...,
     ) -> None:
         """Record a source as the sources file describes it (``migrated`` left out, as an
-        import does, keeps the declared platform move)."""
+        import does, keeps the declared platform move). A change of what it depends on or
+        its peers recounts the overlaps of the pairs it relates (archive/overlaps.py)."""
         existing = self._row("sources", source_id)
         if migrated is ...:
             migrated = {"from": existing["migrated_from"], "on": existing["migrated_on"]} if existing else None
@@ -25,6 +27,8 @@ class CrawlRecords(Writer):
             every_s = existing["every_s"] if existing else None
         if runs_in is ...:
             runs_in = json.loads(existing["runs_in"]) if existing and existing.get("runs_in") else None
+        if peers is ...:
+            peers = json.loads(existing["peers"]) if existing and existing.get("peers") else None
         record = {
             "id": source_id,
             "kind": kind,
@@ -36,20 +40,24 @@ class CrawlRecords(Writer):
             "migrated_on": (migrated or {}).get("on"),
             "every_s": every_s,
             "runs_in": json.dumps(runs_in) if runs_in else None,
+            "peers": json.dumps(peers) if peers else None,
         }
         self._migrations.pop(source_id, None)
         if existing is None:
             with self.db.atomic():
                 self.db["sources"].insert(record)
+                refresh_relations(self.db)
         elif any(existing.get(k) != v for k, v in record.items()):
             with self.db.atomic():
                 self.db["sources"].update(source_id, record)
+                refresh_relations(self.db)
 
     def save_configured_source(self, source) -> None:
         """Record a source as the sources file declares it (a ``core.sources.Source``)."""
         options = source.options
         self.save_source(source.id, source.kind, source.name, source.url, options.get("depends_on"),
-                         options.get("aliases"), options.get("migrated"), options.get("every_s"), options.get("runs_in"))
+                         options.get("aliases"), options.get("migrated"), options.get("every_s"), options.get("runs_in"),
+                         options.get("peers"))
 
     def save_source_status(self, item: SourceStatusItem) -> None:
         record = {"status_indicator": item.indicator, "status_description": item.description}

@@ -450,15 +450,18 @@ VIEWS = {
         from acknowledgement_lags
     """,
     # From the counts the writer keeps (archive/overlaps.py): of a source's incidents with a
-    # start, how many overlapped an incident of the other source (another of its own, for
-    # itself). An unresolved incident counts as still going on.
+    # start, how many overlapped an incident of a related source (one it depends on, one
+    # that depends on it, a peer) or another of its own. An unresolved incident counts as
+    # still going on.
     "provider_cooccurrence": """
-        select n.source, o.id as other_source, n.incidents, coalesce(c.incidents, 0) as overlapping,
+        select n.source, r.other_source, r.relation, n.incidents, coalesce(c.incidents, 0) as overlapping,
                round(100.0 * coalesce(c.incidents, 0) / n.incidents, 2) as probability_pct
         from (select source, sum(incidents) as incidents from source_month_starts group by source) n
-        join sources o on o.kind != 'news'
-        left join source_overlaps c on c.source = n.source and c.other_source = o.id
-        order by n.source, o.id
+        join (select source, other_source, relation from source_relations
+              union all select id, id, 'itself' from sources) r on r.source = n.source
+        join sources o on o.id = r.other_source and o.kind != 'news'
+        left join source_overlaps c on c.source = n.source and c.other_source = r.other_source
+        order by n.source, r.other_source
     """,
     # What the archive holds per source, and how its crawls went: the home page's table.
     "source_overview": """

@@ -23,8 +23,9 @@ from urllib.parse import urlparse
 from incident_archive.core.kinds import KINDS, Kind
 
 REQUIRED_FIELDS = ("id", "kind", "name", "url")
-# Fields any source may set: the providers it runs on, and the other names it goes by.
-COMMON_OPTIONS = {"depends_on": list, "aliases": list, "migrated": dict, "every": str, "runs_in": dict}
+# Fields any source may set: the providers it runs on, the sources it is compared with,
+# and the other names it goes by.
+COMMON_OPTIONS = {"depends_on": list, "peers": list, "aliases": list, "migrated": dict, "every": str, "runs_in": dict}
 SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -140,9 +141,12 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
         sources.append(Source(id=source_id, kind=kind, name=table["name"], url=url, options=options))
     known = {s.id for s in sources}
     for source in sources:
-        for upstream in source.options.get("depends_on", []):
-            if upstream not in known:
-                raise SourcesError(f"{path}: source {source.id!r}: field 'depends_on': unknown source {upstream!r}")
+        for field_name in ("depends_on", "peers"):
+            for other in source.options.get(field_name, []):
+                if other not in known:
+                    raise SourcesError(f"{path}: source {source.id!r}: field '{field_name}': unknown source {other!r}")
+                if other == source.id:
+                    raise SourcesError(f"{path}: source {source.id!r}: field '{field_name}': names the source itself")
         for upstream, regions in source.options.get("runs_in", {}).items():
             if upstream not in source.options.get("depends_on", []):
                 raise SourcesError(f"{path}: source {source.id!r}: field 'runs_in': {upstream!r} is not in depends_on")

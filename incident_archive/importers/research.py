@@ -37,9 +37,12 @@ def import_paths(paths: list[Path], db_path) -> dict[str, int]:
     seen_at = utc_now()
     counts = {"new": 0, "updated": 0, "unchanged": 0, "updates_new": 0, "days": 0}
     datasets = [find_datasets(p) for p in paths]
-    for source_id, name, url in {v for v in SOURCES.values()}:
+    studied = sorted(set(SOURCES.values()))
+    for source_id, name, url in studied:
         if db["sources"].count_where("id = ?", [source_id]) == 0:
-            writer.save_source(source_id, "statuspage", name, url)
+            # The study compares its services with one another: peers in provider_cooccurrence.
+            writer.save_source(source_id, "statuspage", name, url,
+                               peers=[other for other, _, _ in studied if other != source_id])
     # The raw scrapes first: they carry each incident's full text; FAILS adds later ones.
     incidents = [i for d in datasets for folder in d["incidents"] for i in read_incident_scrapes(folder)]
     incidents += [i for d in datasets for path in d["fails"] for i in read_fails(path)]
