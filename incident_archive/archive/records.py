@@ -43,14 +43,17 @@ class CrawlRecords(Writer):
             "peers": json.dumps(peers) if peers else None,
         }
         self._migrations.pop(source_id, None)
+        relates = any((existing or {}).get(k) != record[k] for k in ("depends_on", "peers"))
         if existing is None:
             with self.db.atomic():
                 self.db["sources"].insert(record)
-                refresh_relations(self.db)
+                if relates:
+                    refresh_relations(self.db)
         elif any(existing.get(k) != v for k, v in record.items()):
             with self.db.atomic():
                 self.db["sources"].update(source_id, record)
-                refresh_relations(self.db)
+                if relates:
+                    refresh_relations(self.db)
 
     def save_configured_source(self, source) -> None:
         """Record a source as the sources file declares it (a ``core.sources.Source``)."""
