@@ -146,3 +146,35 @@ def test_a_change_beside_an_outage_that_only_touches_it(tmp_path):
     assert kept == reference
     assert writer.db.execute("select started_at, ended_at, incidents from source_islands where source = 's1' "
                              "order by started_at").fetchall() == [(at(90), at(160), 2), (at(160), at(500), 2)]
+
+
+# upstream_overlaps before it read the islands: every upstream incident that started
+# before the dependent one ended, from the beginning of the upstream's history.
+UPSTREAM_PROBED = f"""
+    select d.id, u.id from sources s cross join json_each(s.depends_on) up
+    cross join incidents d on d.source = s.id
+    join incidents u on u.source = up.value and u.started_at < coalesce(d.resolved_at, {{now}})
+                     and coalesce(u.resolved_at, {{now}}) > d.started_at
+    order by 1, 2"""
+
+
+@pytest.mark.parametrize("seed, spread, still_open", [(7, 3000, True), (8, 60000, False), (9, 60000, True)])
+def test_upstream_overlaps_read_from_the_islands_equal_probing_every_pair(tmp_path, seed, spread, still_open):
+    """The view reads an upstream's incidents from the start of its stretch of outage that
+    the dependent incident's start falls in: the same pairs as reading its whole history,
+    with incidents still open, resolved before they started, moved, and instants."""
+    from incident_archive.archive.views import NOW
+
+    rng = random.Random(seed)
+    writer = ArchiveWriter(open_archive(tmp_path / "archive.db"))
+    save_sources(writer)
+    items = [incident(rng, n, spread, still_open) for n in range(300)]
+    writer.save_incidents(items, "2026-01-01T00:00:00Z")
+    for item in rng.sample(items, 60):
+        started, resolved = window(rng, spread, still_open)
+        writer.save_incident(dataclasses.replace(item, started_at=started, resolved_at=resolved),
+                             "2026-01-02T00:00:00Z")
+    listed = writer.db.execute("select incident_id, upstream_incident_id from upstream_overlaps "
+                               "order by 1, 2").fetchall()
+    assert listed == writer.db.execute(UPSTREAM_PROBED.format(now=NOW)).fetchall()
+    assert len(listed) > 20 and {row[0].split(":")[0] for row in listed} == {"s1"}
