@@ -48,6 +48,15 @@ def island_flag(other: str, start: str, end: str) -> str:
             f"AND j.started_at < {end} ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), 0)")
 
 
+def reaching_from(other: str, at: str) -> str:
+    """SQL: the earliest start of source ``other``'s incidents that began before the time
+    ``at`` and last until it: the start of its island that does (islands do not overlap,
+    so it is the last one to begin before ``at``), else ``at``. One index seek."""
+    return (f"coalesce((SELECT CASE WHEN j.ended_at >= {at} THEN j.started_at END FROM source_islands j "
+            f"WHERE j.source = {other} AND j.started_at < {at} "
+            f"ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), {at})")
+
+
 # Islands from windows in order, per group: a window that starts before every window so
 # far has ended joins their island; one that starts later (or just as one ended) begins
 # a new one. Ends in ascending order among equal starts: an instant at the very start of
@@ -163,7 +172,7 @@ def _regions(db) -> None:
 
 
 def _pairs_in_changed_pieces(db) -> None:
-    """Unmoved incidents of other sources that meet a piece of time whose cover by the
+    """Unmoved incidents of related sources that meet a piece of time whose cover by the
     changed source's islands differs before and after: theirs are the overlaps that may
     have changed. A piece is an island's start or end (an instant) or the stretch between
     two such."""
@@ -205,15 +214,13 @@ def _pairs_in_changed_pieces(db) -> None:
     # the gap that held it (gap_lo to gap_hi, the source's islands before): one that
     # reached past it overlapped an island already, so the stretch starts at the gap's
     # start at the earliest.
-    reaching = ("coalesce((SELECT CASE WHEN j.ended_at >= p.lo THEN j.started_at END FROM source_islands j "
-                "WHERE j.source = r.other_source AND j.started_at < p.lo "
-                "ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), p.lo)")
     db.execute(f"""
         INSERT INTO temp.pairs
         SELECT DISTINCT i.id, i.source, p.source, i.started_at, {window_end("i")}
         FROM temp.changed_pieces p
         JOIN source_relations r ON r.source = p.source
-        CROSS JOIN incidents i ON i.source = r.other_source AND i.started_at >= max(p.gap_lo, {reaching})
+        CROSS JOIN incidents i ON i.source = r.other_source
+                               AND i.started_at >= max(p.gap_lo, {reaching_from("r.other_source", "p.lo")})
                                AND i.started_at <= p.hi
         WHERE {window_end("i")} >= p.lo AND {window_end("i")} <= p.gap_hi
           AND i.id NOT IN (SELECT incident_id FROM temp.window_moves)""")

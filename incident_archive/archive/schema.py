@@ -760,7 +760,6 @@ def _cut_month_rows_covered(db: sqlite_utils.Database) -> None:
                "previous_at, resolve_hours, resolve_bucket)")
 
 
-
 @MIGRATIONS(name="overlaps_along_relations")
 def _overlaps_along_relations(db: sqlite_utils.Database) -> None:
     """Overlap counts only between sources the sources file relates (``depends_on`` or
@@ -773,6 +772,7 @@ def _overlaps_along_relations(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX source_islands_by_length")
     db.execute("ALTER TABLE source_islands DROP COLUMN length_class")
     rebuild_overlaps(db)
+
 
 # The migrations an archive had when ``PRAGMA user_version`` counted them, in order.
 NUMBERED_BEFORE_NAMED = [

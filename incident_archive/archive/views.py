@@ -8,16 +8,10 @@ the first posts of its consecutive incidents; availability counts a partial outa
 of a major one (Atlassian Statuspage's own uptime rule).
 """
 
+from incident_archive.archive.overlaps import reaching_from
 from incident_archive.archive.summaries import resolve_band, resolve_band_label, resolve_hours
 
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-# The earliest start an upstream incident ``u`` overlapping incident ``d`` can have: one
-# that started before d is in the upstream's stretch of outage that d's start falls in
-# (source_islands, archive/overlaps.py), so the upstream's incidents are read from that
-# stretch's start, not from the beginning of its history (3 s at a million incidents).
-UPSTREAM_FROM = """coalesce((select case when j.ended_at > d.started_at then j.started_at end
-                           from source_islands j where j.source = up.value and j.started_at <= d.started_at
-                           order by j.started_at desc, j.ended_at desc limit 1), d.started_at)"""
 
 # Bounds on the first post, for the canned queries that take two dates (empty: none).
 # The until bound takes in all of what it names: '~' sorts after every character of an
@@ -421,7 +415,10 @@ VIEWS = {
         join given on given.service = s2.service
         left join together on together.service = s1.service and together.given_service = s2.service
     """,
-    # Each incident of a source with depends_on beside the upstream incidents that overlapped it.
+    # Each incident of a source with depends_on beside the upstream incidents that overlapped
+    # it. An upstream incident that began earlier lasts until the incident's start, so the
+    # upstream's incidents are read from there (archive/overlaps.py), not from the
+    # beginning of its history (3 s at a million incidents).
     "upstream_overlaps": f"""
         select d.id as incident_id, d.source, d.title, d.started_at, d.resolved_at,
                u.id as upstream_incident_id, u.source as upstream_source, u.title as upstream_title,
@@ -432,7 +429,7 @@ VIEWS = {
         cross join sources s on s.id = d.source
         cross join json_each(s.depends_on) up
         cross join incidents u on u.source = up.value
-             and u.started_at >= {UPSTREAM_FROM}
+             and u.started_at >= {reaching_from("up.value", "d.started_at")}
              and u.started_at < coalesce(d.resolved_at, {NOW})
              and coalesce(u.resolved_at, {NOW}) > d.started_at
         where s.depends_on is not null
