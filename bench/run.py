@@ -44,9 +44,10 @@ from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 SCALES = {
     # Crawls are (sites, incidents per site): pages as most status pages are (20 incidents
     # in their history), and the backfill case (a few hundred each).
-    "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [10_000, 50_000], "archive": 100_000,
+    "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [(10_000, "pipeline"), (50_000, "pipeline"), (10_000, "mixed")], "archive": 100_000,
               "latency": [100], "capacity": [300]},
-    "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)], "ingest": [100_000, 1_000_000],
+    "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)],
+             "ingest": [(100_000, "pipeline"), (1_000_000, "pipeline"), (100_000, "mixed")],
              "archive": 1_000_000, "latency": [100, 1000, 6000], "capacity": [1000, 6000]},
 }
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ARCHIVE_PROGRESS_INTERVAL=0", "-s", "ROBOTSTXT_OBEY=False"]
@@ -167,19 +168,45 @@ def save_bench_sources(writer: ArchiveWriter) -> None:
         writer.save_source(f"p{p}", "statuspage", f"P{p}", "https://p.example", depends_on, peers=peers)
 
 
-def ingest_bench(folder: Path, n: int) -> dict:
-    db_path = folder / f"ingest-{n}.db"
+def pipeline_batches(items: list[IncidentItem], size: int = ARCHIVE_BATCH_SIZE) -> list[list[IncidentItem]]:
+    """The batches a crawl writes: the pipeline keeps a batch per source
+    (crawl/pipelines.py SourceRun), filled in the order the source's history lists its
+    incidents, newest first; the sources' batches arrive in turn, as concurrent crawls
+    fill them."""
+    by_source: dict[str, list[IncidentItem]] = {}
+    for item in items:
+        by_source.setdefault(item.source, []).append(item)
+    queues = []
+    for listed in by_source.values():
+        listed.sort(key=lambda item: item.started_at, reverse=True)
+        queues.append([listed[start:start + size] for start in range(0, len(listed), size)])
+    return [queue[turn] for turn in range(max(map(len, queues))) for queue in queues if turn < len(queue)]
+
+
+def mixed_batches(items: list[IncidentItem], size: int = ARCHIVE_BATCH_SIZE) -> list[list[IncidentItem]]:
+    """Batches no crawl writes, the writer's worst case: every batch holds all 50 sources
+    in turn, at random times over six years, so each touches a different month of
+    nearly every kept figure."""
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+INGEST_ORDERS = {"pipeline": pipeline_batches, "mixed": mixed_batches}
+
+
+def ingest_bench(folder: Path, n: int, order: str = "pipeline") -> dict:
+    db_path = folder / f"ingest-{order}-{n}.db"
     db = open_archive(db_path)
     writer = ArchiveWriter(db)
     save_bench_sources(writer)
-    items = list(synthetic_incidents(n))
+    batches = INGEST_ORDERS[order](list(synthetic_incidents(n)))
     started = time.monotonic()
-    for start in range(0, len(items), ARCHIVE_BATCH_SIZE):  # as the pipeline writes them
-        writer.save_incidents(items[start:start + ARCHIVE_BATCH_SIZE], "2026-01-01T00:00:00Z")
+    for batch in batches:
+        writer.save_incidents(batch, "2026-01-01T00:00:00Z")
     ours = time.monotonic() - started
     db.close()
-    bare_s = bare_executemany(db_path, folder / f"bare-{n}.db")
-    return {"n": n, "ours_per_s": n / ours, "bare_per_s": n / bare_s, "ratio": bare_s / ours, "floor": "executemany"}
+    bare_s = bare_executemany(db_path, folder / f"bare-{order}-{n}.db")
+    return {"n": n, "order": order, "ours_per_s": n / ours, "bare_per_s": n / bare_s, "ratio": bare_s / ours,
+            "floor": "executemany"}
 
 
 # What the writer writes for a new incident, table by table, in the order it writes them.
@@ -591,7 +618,9 @@ def target_rows(results: dict) -> list[str]:
     written = max(c["again_written"] for c in crawls)
     memory = max([max(c["first_mb"], c["again_mb"]) for c in crawls]
                  + [c["recrawl_mb"] for c in results.get("capacity", [])])
-    ingest = min(i["ratio"] for i in results["ingest"])
+    # The target is judged on the batches crawls write; the mixed ones are shown beside.
+    judged = [i for i in results["ingest"] if i.get("order") == "pipeline"] or results["ingest"]
+    ingest = min(i["ratio"] for i in judged)
     timings = results["queries"]["timings"]
     slowest = max(timings.items(), key=lambda kv: kv[1]["p95_ms"]) if timings else ("-", {"p95_ms": 0})
     rows = [
@@ -602,7 +631,7 @@ def target_rows(results: dict) -> list[str]:
         *([("capacity", f"{min(c['watch_polls_per_s'] for c in results['capacity']):.1f} sources/s (lowest)",
             min(c["watch_polls_per_s"] for c in results["capacity"]) >= 100)] if results.get("capacity") else []),
         *([latency_row(results["latency"])] if results.get("latency") else []),
-        ("ingest", f"{100 * ingest:.0f}% (lowest)", ingest >= 0.7) if all(i.get("floor") for i in results["ingest"])
+        ("ingest", f"{100 * ingest:.0f}% (lowest, batches as crawls write them)", ingest >= 0.7) if all(i.get("floor") for i in results["ingest"])
         else ("ingest", f"not measured against this floor yet ({100 * ingest:.0f}% of a bare insert into tables "
                         "without indexes, the old floor)", False),
         ("queries", f"{slowest[1]['p95_ms']:.0f} ms ({slowest[0]})", slowest[1]["p95_ms"] < 100),
@@ -648,12 +677,20 @@ def write_report(path: Path, scale: str, results: dict) -> None:
             f"{c['incidents_per_s']:.0f} | {max(c['first_mb'], c['again_mb'])} | {c['again_s']:.1f} s | "
             f"{100 * c['again_s'] / c['first_s']:.0f}% | {marginal} | {c['again_requests']} | {c['again_not_modified']} | "
             f"{c['again_written']} |")
-    lines += ["", "## Ingest", "", "| incidents (5 updates each) | archive writer | " + ("bare executemany of the same rows (same indexes, full-text)"
-                  if all(i.get("floor") for i in results["ingest"]) else "bare sqlite-utils insert (no indexes; the old floor)")
+    lines += ["", "## Ingest", "",
+              "Batches of 500 (`ARCHIVE_BATCH_SIZE`). *As crawls write them*: one source's incidents a batch, newest "
+              "first, as the pipeline keeps a batch per source and a history lists them (the target's figure). "
+              "*Mixed*: every batch holds all 50 sources at random times over six years, the writer's worst case "
+              "(each batch touches a different month of nearly every kept figure); no crawl writes these.", "",
+              "| incidents (5 updates each) | batches | archive writer | "
+              + ("bare executemany of the same rows (same indexes, full-text)"
+                 if all(i.get("floor") for i in results["ingest"]) else "bare sqlite-utils insert (no indexes; the old floor)")
               + " | ratio |",
-              "|---|---|---|---|"]
+              "|---|---|---|---|---|"]
     for i in results["ingest"]:
-        lines.append(f"| {i['n']:,} | {i['ours_per_s']:,.0f}/s | {i['bare_per_s']:,.0f}/s | {100 * i['ratio']:.0f}% |")
+        order = {"pipeline": "as crawls write them", "mixed": "mixed"}[i.get("order", "mixed")]
+        lines.append(f"| {i['n']:,} | {order} | {i['ours_per_s']:,.0f}/s | {i['bare_per_s']:,.0f}/s | "
+                     f"{100 * i['ratio']:.0f}% |")
     lines += ["", f"## Queries on {q['incidents']:,} incidents and {q['updates']:,} updates", "",
               "| page | median | p95 | status |", "|---|---|---|---|"]
     for name, t in q["timings"].items():
@@ -735,9 +772,9 @@ def main() -> None:
                 results["capacity"].append(capacity_bench(folder, n))
         if "ingest" in parts:
             results["ingest"] = []
-            for n in scale["ingest"]:
-                print(f"ingest {n} ...", file=sys.stderr)
-                results["ingest"].append(ingest_bench(folder, n))
+            for n, order in scale["ingest"]:
+                print(f"ingest {n} in {order} batches ...", file=sys.stderr)
+                results["ingest"].append(ingest_bench(folder, n, order))
         if "queries" in parts:
             print(f"queries on {scale['archive']} incidents ...", file=sys.stderr)
             results["queries"] = query_bench(folder, scale["archive"])

@@ -2,7 +2,7 @@
 
 import sys
 
-from bench.run import crawl_bench, ingest_bench, run_measured, write_report
+from bench.run import crawl_bench, ingest_bench, pipeline_batches, run_measured, synthetic_incidents, write_report
 
 
 def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
@@ -11,6 +11,7 @@ def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
     assert crawl["again_written"] == 0 and crawl["rows_same"] and crawl["again_not_modified"] > 0
     ingest = ingest_bench(tmp_path, 200)
     assert ingest["ours_per_s"] > 0 and ingest["bare_per_s"] > 0
+    assert ingest_bench(tmp_path, 200, "mixed")["order"] == "mixed"
     report = tmp_path / "BENCHMARKS.md"
     startup = crawl["again_s"] / 2
     write_report(report, "tiny", {"scrapy_bench": 100.0, "startup_s": startup, "crawl": [crawl], "ingest": [ingest],
@@ -21,6 +22,18 @@ def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
     marginal = (crawl["again_s"] - startup) / (crawl["first_s"] - startup)
     assert f"{100 * crawl['again_s'] / crawl['first_s']:.0f}% | {100 * marginal:.0f}% |" in text
     assert "| a recrawl of unchanged sources writes no row | 0 rows | met |" in text
+
+
+def test_ingest_batches_are_what_the_pipeline_writes():
+    """One source a batch, newest first, each source's batches in turn: every incident once."""
+    items = list(synthetic_incidents(2600))
+    batches = pipeline_batches(items, size=20)
+    assert sorted(i.native_id for b in batches for i in b) == sorted(i.native_id for i in items)
+    assert all(len({i.source for i in b}) == 1 and len(b) <= 20 for b in batches)
+    assert all([i.started_at for i in b] == sorted((i.started_at for i in b), reverse=True) for b in batches)
+    assert [b[0].source for b in batches[:3]] == ["p0", "p1", "p2"] and len(batches) == 50 * 3
+    first, second = batches[0], batches[50]
+    assert first[-1].started_at >= second[0].started_at
 
 
 ALLOCATE_AND_WAIT = "import time; block = bytearray(120 * 2**20); time.sleep(0.5)"

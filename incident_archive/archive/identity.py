@@ -76,13 +76,23 @@ def id_shape(native_id: str) -> tuple[int, bool, bool]:
     return len(native_id), any(c.islower() for c in native_id), any(c.isupper() for c in native_id)
 
 
+# The lists of items an incident holds (their fields are plain values), and the encoder
+# of its digest.
+NESTED_ITEMS = ("updates", "components", "component_impacts", "regions")
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def content_hash(item: IncidentItem) -> str:
     """A digest of everything the page said about an incident, to spot unchanged ones cheaply."""
     content = dict(vars(item))
     content.pop("fresh")
     content.pop("partial")
-    # vars() of the nested items serializes them as asdict() would, without its deep copy.
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=vars).encode()).hexdigest()
+    # vars() of the nested items serializes them as asdict() would, without its deep copy;
+    # taken here rather than by json's ``default`` hook, a call back per item (a third
+    # of the time). The digest is the same: archives hold it.
+    for nested in NESTED_ITEMS:
+        content[nested] = [vars(part) for part in content[nested]]
+    return hashlib.sha256(_SORTED_JSON.encode(content).encode()).hexdigest()
 
 
 def snapshot(record: dict, item: IncidentItem | None, removed: bool = False) -> dict:
