@@ -109,8 +109,10 @@ class IncidentWriter(Writer):
             pending: dict[str, tuple[int, IncidentItem]] = {}
             pending_shapes: dict[tuple[str, str], set] = {}
             for position, (key, item) in enumerate(zip(keys, items)):
-                title = (item.source, normalized(item.title))
-                shape = id_shape(item.native_id)
+                # Titles and id shapes matter only on a page that moved platform.
+                moved = self.migration(item.source) is not None
+                title = (item.source, normalized(item.title)) if moved else None
+                shape = id_shape(item.native_id) if moved else None
                 migrated = self.may_be_migrated(item)
                 if key in pending or migrated and pending_shapes.get(title, {shape}) != {shape}:
                     # its twin is pending: write that first, then compare with it
@@ -125,7 +127,8 @@ class IncidentWriter(Writer):
                     known.add(key)
                 else:
                     pending[key] = (position, item)
-                    pending_shapes.setdefault(title, set()).add(shape)
+                    if moved:
+                        pending_shapes.setdefault(title, set()).add(shape)
             self._insert_batch(pending, results, seen_at)
         return results
 
@@ -339,14 +342,17 @@ class IncidentWriter(Writer):
     def _save_components_of(self, incidents: list[tuple[str, IncidentItem]]) -> None:
         """The components incidents name, added when missing (see _save_component), and
         the links from each incident to them."""
-        components = [c for _, item in incidents for c in item.components]
+        components: dict[str, ComponentItem] = {}  # a batch names its source's few components again and again
+        for _, item in incidents:
+            for c in item.components:
+                components.setdefault(incident_key(c.source, c.native_id), c)  # the first wins, as OR IGNORE would
         if not components:
             return
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO components (id, source, native_id, name, group_name, description, status, "
             "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(incident_key(c.source, c.native_id), c.source, c.native_id, c.name, c.group_name, c.description,
-              c.status, c.position) for c in components],
+            [(key, c.source, c.native_id, c.name, c.group_name, c.description, c.status, c.position)
+             for key, c in components.items()],
         )
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO incident_components (incident_id, component_id) VALUES (?, ?)",
