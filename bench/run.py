@@ -44,8 +44,10 @@ from incident_archive.testing.synthetic import SiteSpec, SyntheticStatuspage
 SCALES = {
     # Crawls are (sites, incidents per site): pages as most status pages are (20 incidents
     # in their history), and the backfill case (a few hundred each).
-    "quick": {"crawls": [(100, 20), (300, 20), (100, 300)], "ingest": [(10_000, "pipeline", 3), (50_000, "pipeline", 1), (10_000, "mixed", 1)], "archive": 100_000,
-              "latency": [100], "capacity": [300]},
+    # Ingest is (incidents, batches, runs of each side).
+    "quick": {"crawls": [(100, 20), (300, 20), (100, 300)],
+              "ingest": [(10_000, "pipeline", 3), (50_000, "pipeline", 1), (10_000, "mixed", 1)],
+              "archive": 100_000, "latency": [100], "capacity": [300]},
     "full": {"crawls": [(100, 20), (1000, 20), (5000, 20), (1000, 300)],
              "ingest": [(100_000, "pipeline", 3), (1_000_000, "pipeline", 1), (100_000, "mixed", 3)],
              "archive": 1_000_000, "latency": [100, 1000, 6000], "capacity": [1000, 6000]},
@@ -201,8 +203,8 @@ def ingest_bench(folder: Path, n: int, order: str = "pipeline", repeats: int = 1
     batches = INGEST_ORDERS[order](list(synthetic_incidents(n)))
     transactions = [[f"{item.source}:{item.native_id}" for item in batch] for batch in batches]
     ours, bare = [], []
+    db_path, bare_path = folder / f"ingest-{order}-{n}.db", folder / f"bare-{order}-{n}.db"
     for _ in range(repeats):
-        db_path, bare_path = folder / f"ingest-{order}-{n}.db", folder / f"bare-{order}-{n}.db"
         for path in folder.glob(f"*-{order}-{n}.db*"):
             path.unlink()
         db = open_archive(db_path)

@@ -67,9 +67,9 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     # The kept figures are updated through small temp tables per batch: in memory, not in
     # temp files (10% more incidents a second at 100,000 dense incidents).
     db.execute("PRAGMA temp_store = MEMORY")
-    # The writer keeps figures by seeking into indexes all over the file (months, islands,
-    # lags): SQLite's default 2 MB page cache sends most seeks to the OS. 64 MiB at most,
-    # used only as the archive grows (docs/BENCHMARKS.md, ninth round).
+    # 64 MiB rather than SQLite's 2 MB, filled as the archive grows. Measured (bench/
+    # analysis.md, ninth round): it speeds the writer's kept figures on batches that mix
+    # sources, not on the batches crawls write, and adds up to 74 MB to a process.
     db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     db.execute("PRAGMA foreign_keys = ON")
     try:  # the writer buckets times to resolve with ln(); SQLite has it only when built with math functions
