@@ -19,8 +19,6 @@ from incident_archive.archive.views import create_views
 
 # How long a writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_MS = 30_000
-# The page cache of a connection that writes, in KiB.
-CACHE_KIB = 65_536
 
 
 class ArchiveDatabase(sqlite_utils.Database):
@@ -67,10 +65,8 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     # The kept figures are updated through small temp tables per batch: in memory, not in
     # temp files (10% more incidents a second at 100,000 dense incidents).
     db.execute("PRAGMA temp_store = MEMORY")
-    # 64 MiB rather than SQLite's 2 MB, filled as the archive grows. Measured (bench/
-    # analysis.md, ninth round): it speeds the writer's kept figures on batches that mix
-    # sources, not on the batches crawls write, and adds up to 74 MB to a process.
-    db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    # SQLite's default page cache (2 MB): a 64 MiB one made the writer slower on the
+    # batches crawls write and cost up to 74 MB a process (bench/analysis.md, tenth round).
     db.execute("PRAGMA foreign_keys = ON")
     try:  # the writer buckets times to resolve with ln(); SQLite has it only when built with math functions
         db.execute("SELECT ln(1)")
