@@ -2,7 +2,10 @@
 
 import sys
 
-from bench.run import crawl_bench, ingest_bench, pipeline_batches, run_measured, synthetic_incidents, write_report
+import sqlite_utils
+
+from bench.run import (INGESTED_TABLES, KEPT_TABLES, crawl_bench, ingest_bench, pipeline_batches, run_measured,
+                       synthetic_incidents, write_report)
 
 
 def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
@@ -11,6 +14,12 @@ def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
     assert crawl["again_written"] == 0 and crawl["rows_same"] and crawl["again_not_modified"] > 0
     ingest = ingest_bench(tmp_path, 200)
     assert ingest["ours_per_s"] > 0 and ingest["bare_per_s"] > 0
+    # The floor, put batch by batch between the writer's, holds every row the writer wrote.
+    written, floor = (sqlite_utils.Database(tmp_path / f"{side}-pipeline-200.db") for side in ("ingest", "bare"))
+    assert written["incidents"].count == 200 and written["incident_updates"].count == 1000
+    assert {t: floor[t].count for t in INGESTED_TABLES + KEPT_TABLES} == \
+        {t: written[t].count for t in INGESTED_TABLES + KEPT_TABLES}
+    assert floor.execute("select count(*) from incident_updates_fts").fetchone()[0] == 1000
     mixed = ingest_bench(tmp_path, 200, "mixed", repeats=2)
     assert mixed["order"] == "mixed" and len(mixed["ratios"]) == 2
     assert min(mixed["ratios"]) <= mixed["ratio"] <= max(mixed["ratios"])
