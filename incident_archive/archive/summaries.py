@@ -182,30 +182,36 @@ def apply_row_changes(db) -> None:
             resolve_hours_max = max(coalesce(resolve_hours_max, excluded.resolve_hours_max),
                                     coalesce(excluded.resolve_hours_max, resolve_hours_max)),
             {ADDED_SUMS}""")
-    db.execute(f"DELETE FROM service_months WHERE incidents = 0 AND {CHANGED_MONTHS}")
-    # A month whose longest time to resolve left is read again.
-    db.execute("""
-        UPDATE service_months AS m SET resolve_hours_max = (
-            SELECT max(s.resolve_hours) FROM service_stage_times s WHERE s.source = m.source AND s.service = m.service
-            AND s.first_posted_at >= m.month AND s.first_posted_at < m.month || '~')
-        WHERE (source, service, month) IN (SELECT source, service, month FROM temp.row_changes
-                                           WHERE sign = -1 AND resolve_hours IS NOT NULL)
-          AND EXISTS (SELECT 1 FROM temp.row_changes t WHERE t.sign = -1 AND t.source = m.source
-                      AND t.service = m.service AND t.month = m.month AND t.resolve_hours >= m.resolve_hours_max)""")
+    # Counts fall and maxima go only when a row leaves: a batch of new incidents has none
+    # leaving, and the statements below that clean up after one would each scan a table.
+    leaving = db.execute("SELECT 1 FROM temp.row_changes WHERE sign = -1 LIMIT 1").fetchone() is not None
+    if leaving:
+        db.execute(f"DELETE FROM service_months WHERE incidents = 0 AND {CHANGED_MONTHS}")
+        # A month whose longest time to resolve left is read again.
+        db.execute("""
+            UPDATE service_months AS m SET resolve_hours_max = (
+                SELECT max(s.resolve_hours) FROM service_stage_times s WHERE s.source = m.source
+                AND s.service = m.service AND s.first_posted_at >= m.month AND s.first_posted_at < m.month || '~')
+            WHERE (source, service, month) IN (SELECT source, service, month FROM temp.row_changes
+                                               WHERE sign = -1 AND resolve_hours IS NOT NULL)
+              AND EXISTS (SELECT 1 FROM temp.row_changes t WHERE t.sign = -1 AND t.source = m.source
+                          AND t.service = m.service AND t.month = m.month AND t.resolve_hours >= m.resolve_hours_max)""")
     db.execute("""
         INSERT INTO service_month_hours (source, service, month, bucket, incidents)
         SELECT source, service, month, resolve_bucket, sum(sign) FROM temp.row_changes
         WHERE resolve_bucket IS NOT NULL GROUP BY source, service, month, resolve_bucket
         ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
-    db.execute(f"DELETE FROM service_month_hours WHERE incidents = 0 AND {CHANGED_MONTHS}")
+    if leaving:
+        db.execute(f"DELETE FROM service_month_hours WHERE incidents = 0 AND {CHANGED_MONTHS}")
     for table, span in WIDER_HISTOGRAMS.items():
         column, key = (f"{span[0]}, ", f"{span[1].format(at='month')}, ") if span else ("", "")
         db.execute(f"""
             INSERT INTO {table} SELECT source, service, {key}resolve_bucket, sum(sign) FROM temp.row_changes
             WHERE resolve_bucket IS NOT NULL GROUP BY source, service, {key}resolve_bucket
             ON CONFLICT DO UPDATE SET incidents = incidents + excluded.incidents""")
-        db.execute(f"DELETE FROM {table} WHERE incidents = 0 AND (source, service, {column}bucket) IN "
-                   f"(SELECT source, service, {key}resolve_bucket FROM temp.row_changes)")
+        if leaving:
+            db.execute(f"DELETE FROM {table} WHERE incidents = 0 AND (source, service, {column}bucket) IN "
+                       f"(SELECT source, service, {key}resolve_bucket FROM temp.row_changes)")
     db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_months "
                "(source TEXT, service TEXT, month TEXT, PRIMARY KEY (source, service, month)) WITHOUT ROWID")
     db.execute("DELETE FROM temp.touched_months")
