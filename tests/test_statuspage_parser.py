@@ -174,6 +174,26 @@ def test_every_real_history_atom_parses(realdata):
     assert [u.status for u in marketing.updates] == ["investigating", "update", "update", "resolved"]
 
 
+def test_an_atom_entry_without_updated_falls_back_to_published(realdata):
+    """feedparser's own fallback from "updated" to "published" warns that it will go; the
+    parser falls back itself, so an entry without <updated> parses the same, silently."""
+    import re
+    import warnings
+
+    from incident_archive.crawl.parsers.statuspage import parse_history_atom
+
+    body = (realdata / "github" / "github-status-history.atom.2024-12-27.xml").read_text()
+    feed_head, entries = body.split("<entry>", 1)
+    stripped = feed_head + "<entry>" + re.sub(r"<updated>[^<]*</updated>", "", entries)
+    assert "<updated>" not in stripped.split("<entry>", 1)[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        incidents = parse_history_atom(stripped.encode(), "github", GITHUB)
+    full = parse_history_atom(body.encode(), "github", GITHUB)
+    assert [i.native_id for i in incidents] == [i.native_id for i in full] and len(incidents) == 25
+    assert [u.posted_at for u in incidents[0].updates] == [u.posted_at for u in full[0].updates]
+
+
 def test_atom_and_json_agree_on_2022_incidents(realdata):
     """The same incidents seen through /history.atom and /api/v2/incidents/<code>.json."""
     from incident_archive.crawl.parsers.statuspage import parse_history_atom

@@ -268,7 +268,9 @@ def parse_history_atom(body, source: str, base_url: str) -> list[IncidentItem]:
         if not found or not entry.get("title"):
             continue
         native_id = found.group(1)
-        updated = parse_time(entry.get("updated") or entry.get("published"))
+        # dict.get: feedparser's own get() answers a missing "updated" with "published"
+        # and a DeprecationWarning; the fallback is said here instead.
+        updated = parse_time(dict.get(entry, "updated") or entry.get("published"))
         updates = _atom_updates(entry.get("content", [{}])[0].get("value", ""), updated.year, source, native_id)
         for update in updates:  # "Dec 30" in an entry updated in January is last year's
             if update.posted_at > to_utc_iso(updated) and updated.month == 1:
