@@ -182,8 +182,8 @@ def apply_row_changes(db) -> None:
             resolve_hours_max = max(coalesce(resolve_hours_max, excluded.resolve_hours_max),
                                     coalesce(excluded.resolve_hours_max, resolve_hours_max)),
             {ADDED_SUMS}""")
-    # Counts fall and maxima go only when a row leaves: a batch of new incidents has none
-    # leaving, and the statements below that clean up after one would each scan a table.
+    # Counts fall and maxima go only when a row leaves: with none leaving (a batch of new
+    # incidents), the statements that clean up after one have nothing to do.
     leaving = db.execute("SELECT 1 FROM temp.row_changes WHERE sign = -1 LIMIT 1").fetchone() is not None
     if leaving:
         db.execute(f"DELETE FROM service_months WHERE incidents = 0 AND {CHANGED_MONTHS}")
