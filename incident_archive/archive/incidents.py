@@ -223,7 +223,7 @@ class IncidentWriter(Writer):
         self._save_components_of([(key, item) for key, (_, item) in pending.items()])
         for key, (_, item) in pending.items():
             self._save_impacts_and_regions(key, item)
-        refresh_service_times(self.db, list(pending))
+        refresh_service_times(self.db, list(pending), new=True)
         refresh_overlaps(self.db)
 
     def index_new_text(self) -> None:

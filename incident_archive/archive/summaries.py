@@ -122,9 +122,11 @@ SET_PREVIOUS = """SET previous_at = p.previous_at,
 CHANGED_MONTHS = "(source, service, month) IN (SELECT source, service, month FROM temp.row_changes)"
 
 
-def refresh_service_times(db, incident_ids: list[str]) -> None:
+def refresh_service_times(db, incident_ids: list[str], new: bool = False) -> None:
     """Rewrite these incidents' rows of ``service_stage_times`` from their stage times and
-    components, then bring the kept months up to date by what left and what joined."""
+    components, then bring the kept months up to date by what left and what joined.
+    ``new``: the incidents were added to the archive in this transaction, so they have no
+    rows to leave (a batch of new incidents skips looking for them)."""
     if not incident_ids:
         return
     db.execute(f"CREATE TEMP TABLE IF NOT EXISTS row_changes AS SELECT 0 AS sign, {ROW_FIGURES} "
@@ -135,8 +137,9 @@ def refresh_service_times(db, incident_ids: list[str]) -> None:
     for start in range(0, len(incident_ids), 500):
         chunk = incident_ids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
-        db.execute(changes.format(sign=-1, marks=marks), chunk)
-        db.execute(f"DELETE FROM service_stage_times WHERE incident_id IN ({marks})", chunk)
+        if not new:
+            db.execute(changes.format(sign=-1, marks=marks), chunk)
+            db.execute(f"DELETE FROM service_stage_times WHERE incident_id IN ({marks})", chunk)
         db.execute(f"INSERT OR IGNORE INTO service_stage_times ({SERVICE_ROW_COLUMNS}) "
                    + SERVICE_ROWS_SELECT.format(where=f"where st.incident_id in ({marks})"), chunk)
         db.execute(changes.format(sign=1, marks=marks), chunk)
