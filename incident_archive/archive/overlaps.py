@@ -186,12 +186,28 @@ def _pairs_in_changed_pieces(db) -> None:
                 f"ELSE coalesce({last_end('<')} > p.lo, 0) OR exists(SELECT 1 FROM temp.{islands} j "
                 f"WHERE j.source = p.source AND j.started_at = p.lo AND j.ended_at = p.lo) END")
 
+    # Where a covered piece sits among the source's islands before the change: the end of
+    # the last one starting by it and the start of the next one.
+    gap_lo = ("coalesce((SELECT j.ended_at FROM source_islands j WHERE j.source = p.source AND j.started_at <= p.lo "
+              "ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), '')")
+    gap_hi = ("coalesce((SELECT j.started_at FROM source_islands j WHERE j.source = p.source AND j.started_at >= p.hi "
+              f"ORDER BY j.started_at LIMIT 1), '{OPEN_END}')")
+    # A source whose regions held no island before (new incidents in a stretch it had no
+    # outage in, as a first crawl writes them): nothing was covered, so the changed pieces
+    # are its new islands themselves, each a stretch, or an instant when it has no length
+    # (islands neither overlap nor hold each other's ends).
+    db.execute(f"""
+        INSERT INTO temp.changed_pieces
+        SELECT p.source, p.lo, p.hi, {gap_lo}, {gap_hi}
+        FROM (SELECT source, started_at AS lo, ended_at AS hi FROM temp.new_islands
+              WHERE source NOT IN (SELECT source FROM temp.old_islands)) p""")
     db.execute(f"""
         INSERT INTO temp.changed_pieces
         WITH ends AS (
             SELECT DISTINCT source, at FROM (
                 SELECT source, started_at AS at FROM temp.old_islands UNION ALL SELECT source, ended_at FROM temp.old_islands
                 UNION ALL SELECT source, started_at FROM temp.new_islands UNION ALL SELECT source, ended_at FROM temp.new_islands)
+            WHERE source IN (SELECT source FROM temp.old_islands)
         ), pieces AS (
             SELECT source, at AS lo, at AS hi FROM ends
             UNION ALL
@@ -201,11 +217,8 @@ def _pairs_in_changed_pieces(db) -> None:
             SELECT p.source, p.lo, p.hi, {covered("old_islands")} AS before, {covered("new_islands")} AS after
             FROM pieces p
         )
-        SELECT p.source, p.lo, p.hi,
-               CASE WHEN p.after THEN coalesce((SELECT j.ended_at FROM source_islands j WHERE j.source = p.source
-                   AND j.started_at <= p.lo ORDER BY j.started_at DESC, j.ended_at DESC LIMIT 1), '') ELSE '' END,
-               CASE WHEN p.after THEN coalesce((SELECT j.started_at FROM source_islands j WHERE j.source = p.source
-                   AND j.started_at >= p.hi ORDER BY j.started_at LIMIT 1), '{OPEN_END}') ELSE '{OPEN_END}' END
+        SELECT p.source, p.lo, p.hi, CASE WHEN p.after THEN {gap_lo} ELSE '' END,
+               CASE WHEN p.after THEN {gap_hi} ELSE '{OPEN_END}' END
         FROM covered p WHERE before != after""")
     # The incidents of a related source that meet a piece lie in its islands that meet it:
     # the last one starting before the piece, when it reaches the piece, and those starting
