@@ -349,7 +349,7 @@ def build_query_archive(db_path: Path, n: int) -> None:
     db["incident_updates"].insert_all(updates, batch_size=5000)
     with db.atomic():  # rows inserted around the writer: index their text, compute their stage times
         writer.index_new_text()
-        db.execute(f"INSERT INTO incident_stage_times {STAGE_TIMES_SELECT} GROUP BY u.incident_id")
+        db.execute("INSERT INTO incident_stage_times " + STAGE_TIMES_SELECT.format(where=""))
         rebuild_service_times(db)
         rebuild_overlaps(db)  # the acknowledgement lags were kept as each insert_all chunk committed
     db.execute("ANALYZE")

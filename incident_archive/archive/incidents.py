@@ -23,17 +23,21 @@ from incident_archive.core.words import web_url
 # When each incident was first posted, answered, identified, monitored, resolved (its last
 # resolved post) and given a postmortem: the writer keeps these in incident_stage_times.
 STAGE_TIMES_SELECT = """
-    select u.incident_id, i.source,
-           min(u.posted_at) as first_posted_at,
-           min(case when u.status in ('investigating', 'identified', 'monitoring') then u.posted_at end)
-               as first_response_at,
-           min(case when u.status = 'investigating' then u.posted_at end) as investigating_at,
-           min(case when u.status = 'identified' then u.posted_at end) as identified_at,
-           min(case when u.status = 'monitoring' then u.posted_at end) as monitoring_at,
-           max(case when u.status = 'resolved' then u.posted_at end) as resolved_post_at,
-           min(case when u.status = 'postmortem' then u.posted_at end) as postmortem_at,
-           i.impact
-    from incident_updates u join incidents i on i.id = u.incident_id
+    select u.incident_id, i.source, u.first_posted_at, u.first_response_at, u.investigating_at, u.identified_at,
+           u.monitoring_at, u.resolved_post_at, u.postmortem_at, i.impact
+    from (
+        select incident_id,
+               min(posted_at) as first_posted_at,
+               min(case when status in ('investigating', 'identified', 'monitoring') then posted_at end)
+                   as first_response_at,
+               min(case when status = 'investigating' then posted_at end) as investigating_at,
+               min(case when status = 'identified' then posted_at end) as identified_at,
+               min(case when status = 'monitoring' then posted_at end) as monitoring_at,
+               max(case when status = 'resolved' then posted_at end) as resolved_post_at,
+               min(case when status = 'postmortem' then posted_at end) as postmortem_at
+        from incident_updates {where} group by incident_id
+    ) u join incidents i on i.id = u.incident_id  -- once per incident, not once per update
+    where true
 """
 # An upsert, not INSERT OR REPLACE: a replaced row fires no delete trigger, and the
 # triggers that count incidents per month (schema.month_count_triggers) need one.
@@ -241,14 +245,14 @@ class IncidentWriter(Writer):
             )
 
     def _refresh_stage_times(self, incident_ids: list[str]) -> None:
-        """Recompute the stage times (incident_archive.archive.views.STAGE_TIMES_SELECT) of these incidents."""
+        """Recompute the stage times (STAGE_TIMES_SELECT) of these incidents."""
 
         for start in range(0, len(incident_ids), 500):
             chunk = incident_ids[start:start + 500]
             self.db.execute(
-                f"INSERT INTO incident_stage_times {STAGE_TIMES_SELECT} "
-                f"WHERE u.incident_id IN ({', '.join('?' * len(chunk))}) GROUP BY u.incident_id "
-                f"ON CONFLICT (incident_id) DO UPDATE SET {STAGE_TIMES_UPDATE}", chunk)
+                "INSERT INTO incident_stage_times "
+                + STAGE_TIMES_SELECT.format(where=f"WHERE incident_id IN ({', '.join('?' * len(chunk))})")
+                + f"ON CONFLICT (incident_id) DO UPDATE SET {STAGE_TIMES_UPDATE}", chunk)
 
     def _new_record(self, item: IncidentItem, seen_at: str, digest: str | None = None) -> dict:
         return {
