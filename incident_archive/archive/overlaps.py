@@ -162,12 +162,15 @@ def _regions(db) -> None:
             GROUP BY source, part""").fetchall()
         db.execute("DELETE FROM temp.regions")
         db.conn.executemany("INSERT INTO temp.regions VALUES (?, ?, ?)", merged)
-        grown = db.execute("""
-            UPDATE temp.regions AS r SET hi = (SELECT max(j.ended_at) FROM source_islands j WHERE j.source = r.source
-                                               AND j.started_at >= r.lo AND j.started_at <= r.hi)
-            WHERE (SELECT max(j.ended_at) FROM source_islands j WHERE j.source = r.source
-                   AND j.started_at >= r.lo AND j.started_at <= r.hi) > r.hi""").rowcount
-        if not grown:
+        changes_before = db.conn.total_changes  # a statement that begins WITH has no rowcount
+        db.execute("""
+            WITH reach AS MATERIALIZED (
+                SELECT r.rowid AS id, (SELECT max(j.ended_at) FROM source_islands j WHERE j.source = r.source
+                                       AND j.started_at >= r.lo AND j.started_at <= r.hi) AS hi
+                FROM temp.regions r)
+            UPDATE temp.regions AS r SET hi = reach.hi FROM reach
+            WHERE r.rowid = reach.id AND reach.hi > r.hi""")
+        if db.conn.total_changes == changes_before:  # none grew
             return
 
 
@@ -213,7 +216,7 @@ def _pairs_in_changed_pieces(db) -> None:
             UNION ALL
             SELECT source, lo, hi FROM (SELECT source, at AS lo, lead(at) OVER (PARTITION BY source ORDER BY at) AS hi
                                         FROM ends) WHERE hi IS NOT NULL
-        ), covered AS (
+        ), covered AS MATERIALIZED (  -- each cover read once, not again for each use below
             SELECT p.source, p.lo, p.hi, {covered("old_islands")} AS before, {covered("new_islands")} AS after
             FROM pieces p
         )

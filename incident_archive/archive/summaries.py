@@ -155,9 +155,11 @@ def apply_row_changes(db) -> None:
     again through indexes, for the changed months and each one's next month."""
     # The previous incident of the service, by first post (ties in incident id order), for
     # the changed rows and for the row after each place a row left or took.
+    # Materialized: a subquery in FROM is flattened into the UPDATE, which then probed the
+    # index again for each of the three times SET_PREVIOUS names p.previous_at.
     db.execute(f"""
-        UPDATE service_stage_times AS r {SET_PREVIOUS}
-        FROM (SELECT s.rowid AS id, (SELECT p.first_posted_at FROM service_stage_times p
+        WITH p AS MATERIALIZED (
+              SELECT s.rowid AS id, (SELECT p.first_posted_at FROM service_stage_times p
                                      WHERE p.source = s.source AND p.service = s.service
                                        AND (p.first_posted_at, p.incident_id) < (s.first_posted_at, s.incident_id)
                                      ORDER BY p.first_posted_at DESC, p.incident_id DESC LIMIT 1) AS previous_at
@@ -171,7 +173,8 @@ def apply_row_changes(db) -> None:
                           WHERE s.source = t.source AND s.service = t.service
                             AND (s.first_posted_at, s.incident_id) > (t.first_posted_at, t.incident_id)
                           ORDER BY s.first_posted_at, s.incident_id LIMIT 1)
-                  FROM temp.row_changes t)) AS p
+                  FROM temp.row_changes t))
+        UPDATE service_stage_times AS r {SET_PREVIOUS} FROM p
         WHERE r.rowid = p.id""")
     db.execute(f"""
         INSERT INTO service_months (source, service, month, incidents, resolved, resolve_hours_sum, resolve_hours_max,
@@ -220,13 +223,13 @@ def apply_row_changes(db) -> None:
     db.execute("DELETE FROM temp.touched_months")
     db.execute("INSERT OR IGNORE INTO temp.touched_months SELECT source, service, month FROM temp.row_changes")
     db.execute("""
-        INSERT OR IGNORE INTO temp.touched_months
-        SELECT source, service, next FROM (
+        WITH following AS MATERIALIZED (  -- each next month read once, not again for the WHERE
             SELECT t.source, t.service, (SELECT substr(min(s.first_posted_at), 1, 7) FROM service_stage_times s
                                          WHERE s.source = t.source AND s.service = t.service
                                            AND s.first_posted_at > t.month || '~') AS next
-            FROM temp.touched_months t
-        ) WHERE next IS NOT NULL""")
+            FROM temp.touched_months t)
+        INSERT OR IGNORE INTO temp.touched_months
+        SELECT source, service, next FROM following WHERE next IS NOT NULL""")
     # A month's own rows: first_posted_at in [month, month || '~'); inner gaps by month.
     db.execute("""
         UPDATE service_months AS m SET
