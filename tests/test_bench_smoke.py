@@ -36,7 +36,7 @@ def test_benchmark_code_runs_at_tiny_sizes(tmp_path):
     assert ceiling > 0 and f"| {ceiling:.0f} | {100 * crawl['pages_per_s'] / ceiling:.0f}% |" in text
     assert "| a recrawl of unchanged sources writes no row | 0 rows | met |" in text
     assert f"| 4. ingest at least 70% of a bare executemany of the same rows into the same tables, indexes and " \
-           f"full-text indexes | {100 * ingest['ratio']:.0f}% (lowest size, batches as crawls write them; single runs " \
+           f"full-text indexes | {100 * ingest['ratio']:.1f}% (lowest size, batches as crawls write them; single runs " \
            "from" in text
     # The targets by number first; the earlier crawl targets in a table after them.
     assert text.index("| 4. ingest") < text.index("| 5. peak memory") < text.index("The earlier crawl targets") \
