@@ -38,7 +38,7 @@ STAGE_TIMES_SELECT = """
         from incident_updates {where} group by incident_id
     ) u join incidents i on i.id = u.incident_id  -- once per incident, not once per update
     where true
-"""
+"""  # "where true": without a WHERE, SQLite would parse a following ON CONFLICT as the join's ON
 # An upsert, not INSERT OR REPLACE: a replaced row fires no delete trigger, and the
 # triggers that count incidents per month (schema.month_count_triggers) need one.
 STAGE_TIMES_UPDATE = ", ".join(
