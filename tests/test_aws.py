@@ -58,6 +58,16 @@ def test_real_legacy_data_json(realdata):
     assert (ecs.started_at, ecs.resolved_at) == ("2021-12-07T15:31:00Z", "2021-12-08T10:20:00Z")
 
 
+def test_a_legacy_date_no_clock_can_hold_is_a_problem_not_a_crash():
+    """Found by test_fuzz_parsers: a date of 1e300 or -1e18 seconds made the C library
+    raise OverflowError or OSError, which stopped the whole body's parse."""
+    good = {"service": "ec2-us-east-1", "date": "1638919976", "summary": "[RESOLVED] Slow", "description": ""}
+    entries = [good] + [dict(good, service=f"s{n}", date=date) for n, date in enumerate(["1e300", "-1e18"])]
+    incidents, problems = parse_legacy(json.dumps({"archive": entries}).encode(), "aws", BASE)
+    assert [i.native_id for i in incidents] == ["ec2-us-east-1_1638919976"]
+    assert len(problems) == 2 and all("is not a time in epoch seconds" in p.reason for p in problems)
+
+
 def test_bom_decides_the_encoding_and_bad_bodies_are_parse_errors():
     event = [{"arn": "arn:aws:health:eu-west-1::event/EC2/AWS_EC2_OPERATIONAL_ISSUE/X1", "summary": "[RESOLVED] Slow",
               "status": "0", "date": "1735239600", "event_log": [], "impacted_services": {}}]

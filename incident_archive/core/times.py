@@ -35,6 +35,15 @@ ZONE_ABBREVIATIONS: dict[str, tzinfo] = {
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
+def from_epoch(seconds: float) -> datetime:
+    """An aware UTC datetime from epoch seconds; ValueError when the number is not a time
+    the platform can hold (the C library answers such with OverflowError or OSError)."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (OverflowError, OSError) as error:
+        raise ValueError(f"{seconds} is not a time in epoch seconds ({error})") from None
+
+
 def parse_time(value, default_zone: tzinfo | None = timezone.utc) -> datetime | None:
     """Parse any timestamp a status page prints into an aware UTC datetime.
 
@@ -45,8 +54,7 @@ def parse_time(value, default_zone: tzinfo | None = timezone.utc) -> datetime | 
         return None
     if isinstance(value, (int, float)):
         # Epoch seconds, or milliseconds when the number is too large for seconds.
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return from_epoch(value / 1000 if value > 1e11 else value)
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":

@@ -11,12 +11,12 @@ with its updates as HTML ``<div>``s, each starting with a local time.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import feedparser
 from bs4 import BeautifulSoup
 
-from incident_archive.core.times import ISO_FORMAT, ZONE_ABBREVIATIONS, parse_time, to_utc_iso
+from incident_archive.core.times import ISO_FORMAT, ZONE_ABBREVIATIONS, from_epoch, parse_time, to_utc_iso
 from incident_archive.core.items import ComponentItem, IncidentItem, RegionItem, UpdateItem
 from incident_archive.crawl.parsers import ParseError, each_record, expect, load_json, parser, update_id
 from incident_archive.core.windows import MONTH, TIME, ZONE, apply_stated_window
@@ -130,7 +130,7 @@ def parse_legacy_entry(raw, source: str, base_url: str) -> IncidentItem:
     if not service or not date:
         raise ParseError(source, "legacy entry has no service or date")
     native_id = f"{service}_{date}"
-    day = datetime.fromtimestamp(float(date), tz=timezone.utc)
+    day = from_epoch(float(date))
     updates: list[UpdateItem] = []
     for block in BeautifulSoup(raw.get("description") or "", "html.parser").find_all("div"):
         text = block.get_text(" ", strip=True).replace("\xa0", " ")
