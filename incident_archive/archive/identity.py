@@ -9,6 +9,8 @@ import hashlib
 import json
 import re
 
+import orjson
+
 from incident_archive.archive.schema import VERSIONED_INCIDENT_FIELDS
 from incident_archive.core.items import IncidentItem
 
@@ -76,23 +78,48 @@ def id_shape(native_id: str) -> tuple[int, bool, bool]:
     return len(native_id), any(c.islower() for c in native_id), any(c.isupper() for c in native_id)
 
 
-# The lists of items an incident holds (their fields are plain values), and the encoder
-# of its digest.
+# The lists of items an incident holds (their fields are plain values).
 NESTED_ITEMS = ("updates", "components", "component_impacts", "regions")
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+
+# A digest is of the incident's sorted JSON. Since 2026-12-07 that JSON is orjson's (the
+# digest was the writer's largest piece of Python; bench/analysis.md, thirteenth round)
+# and the digest carries this prefix. Digests archived before have none and are of the
+# standard library's JSON (", " and ": " between items, non-ASCII escaped):
+# ``same_content`` compares those with that encoding, so an upgraded archive's unchanged
+# incidents stay unchanged and unwritten.
+DIGEST_PREFIX = "o1:"
+_STANDARD_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+
+
+def _content(item: IncidentItem) -> dict:
+    """Everything the page said about an incident, as plain values: not whether this
+    copy was fresh or partial. vars() of the nested items gives what asdict() would,
+    without its deep copy."""
+    content = dict(vars(item))
+    content.pop("fresh")
+    content.pop("partial")
+    for nested in NESTED_ITEMS:
+        content[nested] = [vars(part) for part in content[nested]]
+    return content
 
 
 def content_hash(item: IncidentItem) -> str:
     """A digest of everything the page said about an incident, to spot unchanged ones cheaply."""
-    content = dict(vars(item))
-    content.pop("fresh")
-    content.pop("partial")
-    # vars() of the nested items serializes them as asdict() would, without its deep copy;
-    # taken here rather than by json's ``default`` hook, a call back per item (a third
-    # of the time). The digest is the same: archives hold it.
-    for nested in NESTED_ITEMS:
-        content[nested] = [vars(part) for part in content[nested]]
-    return hashlib.sha256(_SORTED_JSON.encode(content).encode()).hexdigest()
+    return DIGEST_PREFIX + hashlib.sha256(orjson.dumps(_content(item), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def standard_json_hash(item: IncidentItem) -> str:
+    """The digest as archives kept it before DIGEST_PREFIX: of the standard library's JSON."""
+    return hashlib.sha256(_STANDARD_SORTED_JSON.encode(_content(item)).encode()).hexdigest()
+
+
+def same_content(archived: str | None, item: IncidentItem, digest: str) -> bool:
+    """Whether an archived digest is of this item, whose ``content_hash`` is ``digest``."""
+    if archived is None:
+        return False
+    if archived.startswith(DIGEST_PREFIX):
+        return archived == digest
+    return archived == standard_json_hash(item)
 
 
 def snapshot(record: dict, item: IncidentItem | None, removed: bool = False) -> dict:

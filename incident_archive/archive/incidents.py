@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from incident_archive.archive.identity import (
     LESSER_UPDATE_PREFIXES, RESOLVED_STATUSES, changes, content_hash, id_shape, incident_key, keep_known_fields,
-    missing, normalized, same_text, snapshot,
+    missing, normalized, same_content, same_text, snapshot,
 )
 from incident_archive.archive.overlaps import refresh_overlaps
 from incident_archive.archive.schema import VERSIONED_INCIDENT_FIELDS, VERSIONED_UPDATE_FIELDS
@@ -297,7 +297,7 @@ class IncidentWriter(Writer):
             return results[0]
         if item.partial:
             return self._add_to_existing(key, item, seen_at)
-        if existing["content_hash"] == digest:
+        if same_content(existing["content_hash"], item, digest):
             if item.fresh and (existing["last_seen_at"] != seen_at or existing["removed_at"]):
                 with self.db.atomic():
                     self.db["incidents"].update(key, {"last_seen_at": seen_at, "removed_at": None})
@@ -398,7 +398,7 @@ class IncidentWriter(Writer):
         alias = self.db.execute(
             "SELECT content_hash FROM incident_aliases WHERE alias_id = ?", [alias_id]
         ).fetchone()
-        if alias and alias[0] == digest:
+        if alias and same_content(alias[0], item, digest):
             return "unchanged", 0
         with self.db.atomic():
             if alias is None:
