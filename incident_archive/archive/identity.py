@@ -86,7 +86,7 @@ NESTED_ITEMS = ("updates", "components", "component_impacts", "regions")
 # and the digest carries this prefix. Digests archived before have none and are of the
 # standard library's JSON (", " and ": " between items, non-ASCII escaped):
 # ``same_content`` compares those with that encoding, so an upgraded archive's unchanged
-# incidents stay unchanged and unwritten.
+# incidents stay unchanged: no new version, no row rewritten for a new digest.
 DIGEST_PREFIX = "o1:"
 _STANDARD_SORTED_JSON = json.JSONEncoder(sort_keys=True)
 
@@ -108,7 +108,7 @@ def content_hash(item: IncidentItem) -> str:
     return DIGEST_PREFIX + hashlib.sha256(orjson.dumps(_content(item), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def standard_json_hash(item: IncidentItem) -> str:
+def _standard_json_hash(item: IncidentItem) -> str:
     """The digest as archives kept it before DIGEST_PREFIX: of the standard library's JSON."""
     return hashlib.sha256(_STANDARD_SORTED_JSON.encode(_content(item)).encode()).hexdigest()
 
@@ -119,7 +119,7 @@ def same_content(archived: str | None, item: IncidentItem, digest: str) -> bool:
         return False
     if archived.startswith(DIGEST_PREFIX):
         return archived == digest
-    return archived == standard_json_hash(item)
+    return archived == _standard_json_hash(item)
 
 
 def snapshot(record: dict, item: IncidentItem | None, removed: bool = False) -> dict:
